@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"text/tabwriter"
+	"time"
+
+	"resellerportal/partnerapi/sandbox"
+)
+
+// sandboxFlags are the settings of `portal sandbox`.
+type sandboxFlags struct {
+	addr      string
+	seed      int64
+	customers int
+	rateScale float64
+}
+
+func runSandbox(ctx context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("sandbox", stderr)
+	var f sandboxFlags
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:9100", "address to listen on")
+	fs.Int64Var(&f.seed, "seed", 1, "seed of the generated world; the same seed gives the same world")
+	fs.IntVar(&f.customers, "customers", 200, "direct customers of the distributor (1 to 50000)")
+	fs.Float64Var(&f.rateScale, "rate-scale", 1, "multiply every documented rate limit by this factor (give the client the same factor)")
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
+	}
+	if f.customers < 1 || f.customers > 50000 {
+		return fmt.Errorf("sandbox: --customers must be between 1 and 50000, not %d", f.customers)
+	}
+	if f.rateScale <= 0 {
+		return fmt.Errorf("sandbox: --rate-scale must be positive, not %v", f.rateScale)
+	}
+
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	srv, err := sandbox.New(sandbox.Options{Seed: f.seed, Customers: f.customers, RateScale: f.rateScale, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	printSandbox(stdout, "http://"+ln.Addr().String(), srv.Credentials(), f)
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("sandbox: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("sandbox: shut down: %w", err)
+	}
+	return nil
+}
+
+func printSandbox(w io.Writer, base string, creds []sandbox.Credential, f sandboxFlags) {
+	fmt.Fprintf(w, "Partner API sandbox (intlpartnersmgt 2022-09-28) listening on %s\n", base)
+	fmt.Fprintf(w, "endpoint: %s\n", base)
+	fmt.Fprintf(w, "seed %d, %d direct customers, rate scale %g\n\n", f.seed, f.customers, f.rateScale)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROLE\tUIN\tNAME\tSECRET ID\tSECRET KEY")
+	for _, c := range creds {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", c.Role, c.Uin, c.Name, c.SecretId, c.SecretKey)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nThe same list as JSON: %s/sandbox/credentials; mails and SMS codes: %s/sandbox/outbox\n", base, base)
+}

@@ -1,0 +1,319 @@
+// Package partnerapi is a typed client of Tencent Cloud International's
+// partner API (intlpartnersmgt, version 2022-09-28). Requests are signed and
+// sent by Tencent Cloud's official Go SDK common module; every call waits on
+// its (credential, action) limiter at the documented rate; reads are retried
+// on transient answers, writes never are.
+package partnerapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
+	tcerr "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
+	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
+)
+
+// DefaultEndpoint is the partner API's public host.
+const DefaultEndpoint = "intlpartnersmgt.tencentcloudapi.com"
+
+// Credential is a Tencent Cloud API key, with a session token when it is temporary.
+type Credential struct {
+	SecretId  string
+	SecretKey string
+	Token     string
+}
+
+// CredentialFromEnv reads TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY and
+// the optional TENCENTCLOUD_SESSION_TOKEN through getenv; ok is false when
+// the id or key is missing.
+func CredentialFromEnv(getenv func(string) string) (cred Credential, ok bool) {
+	cred = Credential{
+		SecretId:  getenv("TENCENTCLOUD_SECRET_ID"),
+		SecretKey: getenv("TENCENTCLOUD_SECRET_KEY"),
+		Token:     getenv("TENCENTCLOUD_SESSION_TOKEN"),
+	}
+	return cred, cred.SecretId != "" && cred.SecretKey != ""
+}
+
+// Config configures a Client.
+type Config struct {
+	Credential Credential
+	// Endpoint is the host (and port) to call; DefaultEndpoint when empty.
+	Endpoint string
+	// Scheme is "https" (the default) or "http" (the local sandbox).
+	Scheme string
+	// Limiters paces calls; share one between clients of a process. When nil
+	// the client makes its own at the documented limits.
+	Limiters *Limiters
+	// Transport carries the HTTP requests; the SDK's default when nil.
+	Transport http.RoundTripper
+	// MaxReadAttempts bounds how often a read is tried; 4 when zero.
+	MaxReadAttempts int
+	// AttemptTimeout bounds one HTTP exchange; 60 s when zero.
+	AttemptTimeout time.Duration
+	// Observe, when set, is told the outcome of every attempt: "ok", the
+	// API's error code, "transport" or "unknown".
+	Observe func(action, outcome string, took time.Duration)
+}
+
+// Client calls the partner API with one credential.
+type Client struct {
+	cfg      Config
+	sdk      *common.Client
+	limiters *Limiters
+}
+
+// New returns a client for cfg.
+func New(cfg Config) (*Client, error) {
+	if cfg.Credential.SecretId == "" || cfg.Credential.SecretKey == "" {
+		return nil, errors.New("partner API client: a SecretId and SecretKey are required")
+	}
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = DefaultEndpoint
+	}
+	switch strings.ToLower(cfg.Scheme) {
+	case "", "https":
+		cfg.Scheme = "https"
+	case "http":
+		cfg.Scheme = "http"
+	default:
+		return nil, fmt.Errorf("partner API client: unsupported scheme %q", cfg.Scheme)
+	}
+	if cfg.MaxReadAttempts <= 0 {
+		cfg.MaxReadAttempts = 4
+	}
+	if cfg.AttemptTimeout <= 0 {
+		cfg.AttemptTimeout = 60 * time.Second
+	}
+	lim := cfg.Limiters
+	if lim == nil {
+		lim = NewLimiters(1)
+	}
+
+	prof := profile.NewClientProfile()
+	prof.HttpProfile.Endpoint = cfg.Endpoint
+	prof.HttpProfile.Scheme = strings.ToUpper(cfg.Scheme)
+	prof.HttpProfile.ReqMethod = "POST"
+	prof.HttpProfile.ReqTimeout = 0 // each attempt carries its own deadline in its context
+	prof.Language = "en-US"
+	// The SDK must never resend behind our back: a write is sent once, and
+	// reads are retried here, where the limiter and the context are honoured.
+	prof.NetworkFailureMaxRetries = 0
+	prof.RateLimitExceededMaxRetries = 0
+	prof.UnsafeRetryOnConnectionFailure = false
+	prof.DisableRegionBreaker = true
+	prof.Debug = false // the debug dump would log whole signed requests
+
+	var cred common.CredentialIface
+	if cfg.Credential.Token != "" {
+		cred = common.NewTokenCredential(cfg.Credential.SecretId, cfg.Credential.SecretKey, cfg.Credential.Token)
+	} else {
+		cred = common.NewCredential(cfg.Credential.SecretId, cfg.Credential.SecretKey)
+	}
+	sdk := common.NewCommonClient(cred, "", prof)
+	if cfg.Transport != nil {
+		sdk.WithHttpTransport(cfg.Transport)
+	}
+	return &Client{cfg: cfg, sdk: sdk, limiters: lim}, nil
+}
+
+// SecretID returns the id of the client's credential.
+func (c *Client) SecretID() string { return c.cfg.Credential.SecretId }
+
+// Limiters returns the limiters the client waits on.
+func (c *Client) Limiters() *Limiters { return c.limiters }
+
+type languageKey struct{}
+
+// WithLanguage returns a context whose calls ask the API to answer in lang
+// ("en-US" or "zh-CN").
+func WithLanguage(ctx context.Context, lang string) context.Context {
+	return context.WithValue(ctx, languageKey{}, lang)
+}
+
+func languageFrom(ctx context.Context) string {
+	if lang, ok := ctx.Value(languageKey{}).(string); ok && (lang == "zh-CN" || lang == "en-US") {
+		return lang
+	}
+	return "en-US"
+}
+
+// sdkRequest hands the SDK a body we encoded ourselves, so that numbers
+// keep their exact values instead of passing through float64 maps.
+type sdkRequest struct {
+	*tchttp.BaseRequest
+	body []byte
+}
+
+func (r *sdkRequest) MarshalJSON() ([]byte, error) { return r.body, nil }
+
+// sdkResponse keeps the answer raw so it decodes straight into our types.
+type sdkResponse struct {
+	tchttp.BaseResponse
+	Response json.RawMessage `json:"Response"`
+}
+
+// call sends one action: it waits on the limiter, sends, and decodes the
+// answer into out. Reads are retried on transient failures; writes never.
+func (c *Client) call(ctx context.Context, action string, in, out any) error {
+	info, ok := actionTable[action]
+	if !ok {
+		return fmt.Errorf("unknown partner API action %q", action)
+	}
+	body, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("encode %s request: %w", action, err)
+	}
+	attempts := c.cfg.MaxReadAttempts
+	if info.Write {
+		attempts = 1
+	}
+	for attempt := 1; ; attempt++ {
+		err := c.attempt(ctx, info, body, out)
+		if err == nil || info.Write || attempt >= attempts || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		if err := c.backoff(ctx, attempt); err != nil {
+			return err
+		}
+	}
+}
+
+func retryable(err error) bool {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return retryableCodes[apiErr.Code]
+	}
+	var tErr *transportError
+	return errors.As(err, &tErr)
+}
+
+// backoff waits a jittered, growing pause before the next read attempt,
+// shortened by the limiter scale so compressed sandbox runs stay compressed.
+func (c *Client) backoff(ctx context.Context, attempt int) error {
+	base := 200 * time.Millisecond << (attempt - 1)
+	base = min(base, 5*time.Second)
+	d := time.Duration(float64(base) * (0.5 + rand.Float64()) / c.limiters.Scale())
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// transportError is a failure to get an answer from the API at all.
+type transportError struct {
+	action string
+	err    error
+}
+
+func (e *transportError) Error() string {
+	return fmt.Sprintf("%s: no answer from the partner API: %v", e.action, e.err)
+}
+
+func (e *transportError) Unwrap() error { return e.err }
+
+// sendTrace records how far a request got, to tell a write that never left
+// from one whose outcome is unknown.
+type sendTrace struct {
+	connecting atomic.Bool
+	wrote      atomic.Bool
+}
+
+func (t *sendTrace) hook(ctx context.Context) context.Context {
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GetConn:      func(string) { t.connecting.Store(true) },
+		WroteRequest: func(httptrace.WroteRequestInfo) { t.wrote.Store(true) },
+	})
+}
+
+// maybeSent reports whether the server may have received the request.
+func (t *sendTrace) maybeSent(err error) bool {
+	if t.wrote.Load() {
+		return true
+	}
+	if t.connecting.Load() {
+		return false // traced, and the request was never written
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return false
+	}
+	var dnsErr *net.DNSError
+	return !errors.As(err, &dnsErr)
+}
+
+func (c *Client) attempt(ctx context.Context, info ActionInfo, body []byte, out any) error {
+	start := time.Now()
+	outcome := "ok"
+	defer func() {
+		if c.cfg.Observe != nil {
+			c.cfg.Observe(info.Name, outcome, time.Since(start))
+		}
+	}()
+	if err := c.limiters.Wait(ctx, c.cfg.Credential.SecretId, info.Name); err != nil {
+		outcome = "cancelled"
+		return err
+	}
+	start = time.Now()
+
+	actx, cancel := context.WithTimeout(ctx, c.cfg.AttemptTimeout)
+	defer cancel()
+	var trace sendTrace
+	req := &sdkRequest{BaseRequest: &tchttp.BaseRequest{}, body: body}
+	req.Init().WithApiInfo(Service, APIVersion, info.Name)
+	req.SetContext(trace.hook(actx))
+	req.SetHeader(map[string]string{"X-TC-Language": languageFrom(ctx)})
+	var resp sdkResponse
+	err := c.sdk.Send(req, &resp)
+
+	if err == nil {
+		if err := decodeAnswer(resp.Response, out); err != nil {
+			if info.Write {
+				outcome = "unknown"
+				return &OutcomeUnknownError{Action: info.Name, Err: err}
+			}
+			outcome = "transport"
+			return &transportError{action: info.Name, err: err}
+		}
+		return nil
+	}
+	var sdkErr *tcerr.TencentCloudSDKError
+	if errors.As(err, &sdkErr) && !strings.HasPrefix(sdkErr.Code, "ClientError") {
+		outcome = sdkErr.Code
+		return &APIError{Action: info.Name, Code: sdkErr.Code, Message: sdkErr.Message, RequestId: sdkErr.RequestId}
+	}
+	if info.Write && trace.maybeSent(err) {
+		outcome = "unknown"
+		return &OutcomeUnknownError{Action: info.Name, Err: err}
+	}
+	outcome = "transport"
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: %w", info.Name, ctx.Err())
+	}
+	return &transportError{action: info.Name, err: err}
+}
+
+func decodeAnswer(raw json.RawMessage, out any) error {
+	if len(raw) == 0 {
+		return errors.New("the answer has no Response object")
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("decode answer: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,426 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"resellerportal/partnerapi"
+)
+
+// WorldOptions configures the generated world.
+type WorldOptions struct {
+	Seed      int64            // same seed (and same clock) => same world
+	Customers int              // direct customers of the distributor; 200 when 0; at most 50,000
+	Now       func() time.Time // the clock; time.Now when nil
+}
+
+// maxCustomers bounds WorldOptions.Customers.
+const maxCustomers = 50_000
+
+// Credential is one demo credential of the sandbox. The JSON names are a
+// public contract.
+type Credential struct {
+	Role      string `json:"Role"`
+	Uin       uint64 `json:"Uin"`
+	Name      string `json:"Name"`
+	SecretId  string `json:"SecretId"`
+	SecretKey string `json:"SecretKey"`
+}
+
+// OutboxMessage is a mail or SMS the sandbox "sent". The JSON names are a
+// public contract. SMS recipients are written "+<country code> <number>",
+// for example "+852 61234567".
+type OutboxMessage struct {
+	Kind  string `json:"Kind"`
+	To    string `json:"To"`
+	Time  string `json:"Time"`
+	Code  string `json:"Code,omitempty"`
+	Link  string `json:"Link,omitempty"`
+	Token string `json:"Token,omitempty"`
+}
+
+// World is the sandbox's state: partners, customers, credit, vouchers,
+// applications, invitations and the messages sent. Bills are not stored:
+// each (customer, month) is derived on demand from the seed. A World is safe
+// for concurrent use.
+type World struct {
+	mu      sync.Mutex
+	seed    int64
+	now     func() time.Time
+	rng     *rand.Rand // runtime randomness: codes, tokens; seeded, so runs repeat
+	actions map[string]actionFunc
+
+	distributor   *partner
+	subAgents     []*partner // in bind order
+	partners      map[uint64]*partner
+	customers     map[uint64]*customer
+	nextUin       uint64 // next customer UIN to hand out
+	nextAgent     uint64 // next second-level reseller UIN to hand out
+	nextVoucherID int64
+	genNow        time.Time // the clock's time when the world was generated
+
+	credentials []Credential
+	secrets     map[string]int // SecretId -> index in credentials
+
+	pendingClients   []*applicant // customer applications, each with its partner
+	pendingSubAgents []*applicant // second-level reseller applications to the distributor
+
+	emails      map[string]bool   // registered mail addresses, lower case
+	phoneUses   map[string]int    // "+cc number" -> accounts registered with it
+	smsSent     map[string]smsRec // "+cc number" -> the latest code sent
+	mailSent    map[string]time.Time
+	invitations map[string]*invitation
+	outbox      []OutboxMessage
+
+	files map[string]fileSpec // downloads offered, by name
+
+	bills billCache
+}
+
+// partner is the distributor or a second-level reseller.
+type partner struct {
+	uin          uint64
+	role         partnerapi.Role
+	name         string
+	remark       string
+	mobile       string
+	email        string
+	bindTime     time.Time
+	credit       decimal.Decimal // total credit: the distributor's line, or a subagent's pool
+	allocated    decimal.Decimal // credit given to customers (and, for the distributor, pools)
+	voucherQuota decimal.Decimal
+	customers    []uint64 // in association order, oldest first
+}
+
+// customer is one end customer. Keep it small: a world may hold 50,000.
+type customer struct {
+	uin         uint64
+	owner       uint64 // the partner it is bound to
+	name        string
+	email       string
+	countryCode string
+	mobile      string // without the country code
+	remark      string
+	company     bool
+	identify    uint8 // 0 not verified, 1 individual, 2 enterprise
+	credential  bool
+	force       int64
+	spend       int32 // typical monthly spend in US cents; 0 = no usage
+	bindTime    time.Time
+	regTime     time.Time
+	credit      decimal.Decimal
+	history     []allocation
+	vouchers    []*voucher
+}
+
+// allocation is one credit allocation record.
+type allocation struct {
+	time     time.Time
+	operator string
+	added    decimal.Decimal
+	after    decimal.Decimal // total credit after
+	remain   decimal.Decimal // available credit after
+	remark   string
+}
+
+// applicant is a pending application to become a customer or a
+// second-level reseller.
+type applicant struct {
+	uin       uint64
+	partner   uint64 // whom the application is addressed to
+	name      string
+	email     string
+	country   string
+	mobile    string
+	company   bool
+	applyTime time.Time
+	material  string
+	authState int64
+}
+
+// voucher is a customer's voucher.
+type voucher struct {
+	id          int64
+	code        string
+	owner       uint64
+	status      string // Issued, Used, Expired, Invalidated
+	total       decimal.Decimal
+	remain      decimal.Decimal
+	paymentMode string
+	scope       string
+	usage       string
+	reason      string
+	effective   time.Time
+	expire      time.Time
+}
+
+// invitation is an invitation link sent by mail.
+type invitation struct {
+	token   string
+	partner uint64
+	mail    string
+	role    int64 // 1 second-level reseller, 2 customer
+	created time.Time
+}
+
+// smsRec is the latest verification code sent to a phone.
+type smsRec struct {
+	code string
+	sent time.Time
+}
+
+// fileSpec describes an offered download; its content is built when fetched.
+type fileSpec struct {
+	kind      string // "bill", "customer-bill", "commission"
+	uin       uint64 // the customer, or the partner for packs and commissions
+	partner   uint64
+	month     int
+	fileType  string
+	uinType   string
+	requested time.Time
+}
+
+// NewWorld generates a world from the options.
+func NewWorld(opts WorldOptions) (*World, error) {
+	if opts.Customers < 0 || opts.Customers > maxCustomers {
+		return nil, fmt.Errorf("new world: Customers must be between 0 and %d, got %d", maxCustomers, opts.Customers)
+	}
+	if opts.Customers == 0 {
+		opts.Customers = 200
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	w := &World{
+		seed:        opts.Seed,
+		now:         opts.Now,
+		rng:         rand.New(rand.NewPCG(uint64(opts.Seed), 0x5eed_c0de)),
+		actions:     actionTable(),
+		partners:    map[uint64]*partner{},
+		customers:   make(map[uint64]*customer, opts.Customers+200),
+		secrets:     map[string]int{},
+		emails:      make(map[string]bool, opts.Customers+200),
+		phoneUses:   make(map[string]int, opts.Customers+200),
+		smsSent:     map[string]smsRec{},
+		mailSent:    map[string]time.Time{},
+		invitations: map[string]*invitation{},
+		files:       map[string]fileSpec{},
+		bills:       billCache{rows: map[billKey][]billRow{}},
+	}
+	w.genNow = opts.Now()
+	w.generate(opts.Customers, w.genNow)
+	return w, nil
+}
+
+// Credentials returns the demo credentials: the distributor first, then the
+// second-level resellers, then the customers.
+func (w *World) Credentials() []Credential {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.credentials)
+}
+
+// LookupSecret returns the caller behind a SecretId and its secret key.
+func (w *World) LookupSecret(secretId string) (Caller, string, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	i, ok := w.secrets[secretId]
+	if !ok {
+		return Caller{}, "", false
+	}
+	cr := w.credentials[i]
+	role := partnerapi.RoleCustomer
+	switch cr.Role {
+	case partnerapi.RoleDistributor.String():
+		role = partnerapi.RoleDistributor
+	case partnerapi.RoleSubAgent.String():
+		role = partnerapi.RoleSubAgent
+	}
+	return Caller{Role: role, Uin: cr.Uin, SecretId: cr.SecretId}, cr.SecretKey, true
+}
+
+// Outbox returns the messages sent so far, newest last.
+func (w *World) Outbox() []OutboxMessage {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.outbox)
+}
+
+// Call runs one action for a caller whose request the core has already
+// authenticated and validated. It returns the response object without
+// RequestId, or an *apiError.
+func (w *World) Call(c Caller, action string, body json.RawMessage) (resp any, err error) {
+	fn, ok := w.actions[action]
+	if !ok {
+		return nil, errorf("InvalidAction", "The action %q does not exist in intlpartnersmgt 2022-09-28.", action)
+	}
+	if len(body) == 0 {
+		body = json.RawMessage("{}")
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	defer func() {
+		// A bug must not take the server down; answer as the service does.
+		if r := recover(); r != nil {
+			resp, err = nil, errorf("InternalError", "The sandbox failed to process %s.", action)
+		}
+	}()
+	resp, err = fn(w, c, body)
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// File returns the content of a download the world offered.
+func (w *World) File(name string) ([]byte, string, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	spec, ok := w.files[name]
+	if !ok {
+		return nil, "", false
+	}
+	return w.renderFile(spec), "text/csv; charset=utf-8", true
+}
+
+// actionTable maps every action to its handler.
+func actionTable() map[string]actionFunc {
+	return map[string]actionFunc{
+		"AllocateCreditPool":                     handle(allocateCreditPool),
+		"AllocateCustomerCredit":                 handle(allocateCustomerCredit),
+		"ApproveClientApply":                     handle(approveClientApply),
+		"ApproveSubAgentApply":                   handle(approveSubAgentApply),
+		"CreateAccount":                          handle(createAccount),
+		"CreateAndSendClientInvitationMail":      handle(createAndSendClientInvitationMail),
+		"DescribeBillDetail":                     handle(describeBillDetail),
+		"DescribeBillDownloadUrl":                handle(describeBillDownloadUrl),
+		"DescribeBillSummary":                    handle(describeBillSummary),
+		"DescribeBillSummaryByPayMode":           handle(describeBillSummaryByPayMode),
+		"DescribeBillSummaryByProduct":           handle(describeBillSummaryByProduct),
+		"DescribeBillSummaryByRegion":            handle(describeBillSummaryByRegion),
+		"DescribeCustomerBillDetail":             handle(describeCustomerBillDetail),
+		"DescribeCustomerBillDetailByDay":        handle(describeCustomerBillDetailByDay),
+		"DescribeCustomerBillDownloadUrl":        handle(describeCustomerBillDownloadUrl),
+		"DescribeCustomerBillSummary":            handle(describeCustomerBillSummary),
+		"DescribeCustomerInfo":                   handle(describeCustomerInfo),
+		"DescribeCustomerOwnCostExplorerFilter":  handle(describeCustomerOwnCostExplorerFilter),
+		"DescribeCustomerOwnCostExplorerSummary": handle(describeCustomerOwnCostExplorerSummary),
+		"DescribeCustomerOwnVoucherList":         handle(describeCustomerOwnVoucherList),
+		"DescribeCustomerOwnVoucherUsageDetails": handle(describeCustomerOwnVoucherUsageDetails),
+		"DescribeCustomerUin":                    handle(describeCustomerUin),
+		"DescribeCustomerVoucherList":            handle(describeCustomerVoucherList),
+		"DescribeCustomerVoucherUsageDetails":    handle(describeCustomerVoucherUsageDetails),
+		"DescribeRebateDownloadUrl":              handle(describeRebateDownloadUrl),
+		"ForceQN":                                handle(forceQN),
+		"GetCountryCodes":                        handle(getCountryCodes),
+		"GetTradeConfigList":                     handle(getTradeConfigList),
+		"ModifyClientRemark":                     handle(modifyClientRemark),
+		"QueryAccountVerificationStatus":         handle(queryAccountVerificationStatus),
+		"QueryCreditAllocationHistory":           handle(queryCreditAllocationHistory),
+		"QueryCreditByUinList":                   handle(queryCreditByUinList),
+		"QueryCustomerBillingQuota":              handle(queryCustomerBillingQuota),
+		"QueryCustomersCredit":                   handle(queryCustomersCredit),
+		"QueryDirectCustomersCredit":             handle(queryDirectCustomersCredit),
+		"QueryInvitationInfo":                    handle(queryInvitationInfo),
+		"QueryPartnerCredit":                     handle(queryPartnerCredit),
+		"QueryPendingClientsV2":                  handle(queryPendingClientsV2),
+		"QueryPendingSubAgentsV2":                handle(queryPendingSubAgentsV2),
+		"QueryPolicyProductListByCode":           handle(queryPolicyProductListByCode),
+		"QuerySubAgentsDetailV2":                 handle(querySubAgentsDetailV2),
+		"QueryT1IndirectCustomersDetail":         handle(queryT1IndirectCustomersDetail),
+		"QueryVoucherAmountByUin":                handle(queryVoucherAmountByUin),
+		"QueryVoucherListByUin":                  handle(queryVoucherListByUin),
+		"QueryVoucherPool":                       handle(queryVoucherPool),
+		"SendVerifyCode":                         handle(sendVerifyCode),
+	}
+}
+
+// apiZone is the time zone of the times the API answers (UTC+08:00).
+var apiZone = time.FixedZone("UTC+8", 8*3600)
+
+const (
+	apiTimeLayout = "2006-01-02 15:04:05"
+	apiDateLayout = "2006-01-02"
+)
+
+// apiTime formats a time the way the API does.
+func apiTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(apiZone).Format(apiTimeLayout)
+}
+
+// clock returns the current time from the injected clock.
+func (w *World) clock() time.Time { return w.now() }
+
+// partnerOf returns the partner a caller acts as, or an error when the
+// caller is not a partner of this world.
+func (w *World) partnerOf(c Caller) (*partner, error) {
+	p, ok := w.partners[c.Uin]
+	if !ok || (c.Role != partnerapi.RoleDistributor && c.Role != partnerapi.RoleSubAgent) {
+		return nil, errorf("UnauthorizedOperation.UinNoAuth", "The caller %d is not a partner and cannot call this action.", c.Uin)
+	}
+	return p, nil
+}
+
+// ownCustomer returns the caller's customer with the given UIN, or
+// UnauthorizedOperation.NotCustomerUin.
+func (w *World) ownCustomer(c Caller, uin uint64) (*customer, error) {
+	if _, err := w.partnerOf(c); err != nil {
+		return nil, err
+	}
+	cu, ok := w.customers[uin]
+	if !ok || cu.owner != c.Uin {
+		return nil, errorf("UnauthorizedOperation.NotCustomerUin", "The UIN %d is not a customer of the caller %d.", uin, c.Uin)
+	}
+	return cu, nil
+}
+
+// ownCustomerSigned is ownCustomer for int64 UIN members.
+func (w *World) ownCustomerSigned(c Caller, uin int64) (*customer, error) {
+	if uin <= 0 {
+		return nil, errorf("UnauthorizedOperation.NotCustomerUin", "The UIN %d is not a customer of the caller %d.", uin, c.Uin)
+	}
+	return w.ownCustomer(c, uint64(uin))
+}
+
+// self returns the customer behind an end-customer credential.
+func (w *World) self(c Caller) (*customer, error) {
+	cu, ok := w.customers[c.Uin]
+	if !ok || c.Role != partnerapi.RoleCustomer {
+		return nil, errorf("UnauthorizedOperation.UinNoAuth", "The caller %d is not an end customer and cannot call this action.", c.Uin)
+	}
+	return cu, nil
+}
+
+// send records a message in the outbox.
+func (w *World) send(m OutboxMessage) {
+	w.outbox = append(w.outbox, m)
+}
+
+// pageRange returns the slice bounds of a 1-based page over total items.
+// Page 0 counts as 1, size 0 as def; a page past the end is empty.
+func pageRange(total int, page, size, def int64) (int, int) {
+	if page < 1 {
+		page = 1
+	}
+	if size < 1 {
+		size = def
+	}
+	lo := (page - 1) * size
+	if lo >= int64(total) || lo < 0 {
+		return total, total
+	}
+	hi := lo + size
+	if hi > int64(total) {
+		hi = int64(total)
+	}
+	return int(lo), int(hi)
+}
