@@ -92,7 +92,7 @@ func approveClientApply(w *World, c Caller, req *partnerapi.ApproveClientApplyRe
 	a := w.pendingClients[i]
 	w.pendingClients = slices.Delete(w.pendingClients, i, i+1)
 	if req.ApproveType == "pass" {
-		now := w.clock()
+		now := w.clock().Truncate(time.Second)
 		r := newRand(w.seed, a.uin, streamProfile)
 		cu := &customer{
 			uin: a.uin, owner: p.uin, name: a.name, email: a.email, countryCode: a.country, mobile: a.mobile,
@@ -103,6 +103,7 @@ func approveClientApply(w *World, c Caller, req *partnerapi.ApproveClientApplyRe
 			cu.identify = 2
 		}
 		w.customers[cu.uin] = cu
+		w.phoneUses[cu.countryCode+" "+cu.mobile]++
 		p.customers = append(p.customers, cu.uin)
 	}
 	return &partnerapi.ApproveClientApplyResponse{}, nil
@@ -124,7 +125,7 @@ func approveSubAgentApply(w *World, c Caller, req *partnerapi.ApproveSubAgentApp
 	if req.ApproveType == "pass" {
 		sa := &partner{
 			uin: a.uin, role: partnerapi.RoleSubAgent, name: a.name, email: a.email,
-			mobile: a.mobile, bindTime: w.clock(), credit: decimal.Zero,
+			mobile: a.mobile, bindTime: w.clock().Truncate(time.Second), credit: decimal.Zero,
 		}
 		w.partners[sa.uin] = sa
 		w.subAgents = append(w.subAgents, sa)
@@ -244,7 +245,7 @@ func createAccount(w *World, c Caller, req *partnerapi.CreateAccountRequest) (*p
 	// The code is used up.
 	sent.code = ""
 	w.smsSent[key] = sent
-	now := w.clock()
+	now := w.clock().Truncate(time.Second)
 	w.nextUin += 1 + w.rng.Uint64N(60)
 	cu := &customer{
 		uin: w.nextUin, owner: p.uin, email: addr, countryCode: cc, mobile: phone,

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -540,5 +541,21 @@ func BenchmarkServeQueryPartnerCredit(b *testing.B) {
 		if rec.Code != http.StatusOK || bytes.Contains(rec.Body.Bytes(), []byte(`"Error"`)) {
 			b.Fatalf("answer %d %s", rec.Code, rec.Body)
 		}
+	}
+}
+
+func TestPanicAnswersInternalError(t *testing.T) {
+	clock := &fakeClock{t: testNow}
+	s := newTestServer(t, clock.Now, 1000)
+	dist := credentialFor(t, s, "distributor", 0)
+	var logged bytes.Buffer
+	s.log = slog.New(slog.NewTextHandler(&logged, nil))
+	s.world = nil // any use of the World now panics
+	a := serve(t, s, signedCall{Action: "QueryPartnerCredit", SecretId: dist.SecretId, SecretKey: dist.SecretKey, Time: testNow}.request())
+	if a.code() != "InternalError" {
+		t.Fatalf("code %q, want InternalError", a.code())
+	}
+	if !strings.Contains(logged.String(), "panic") {
+		t.Errorf("the panic was not logged: %s", logged.String())
 	}
 }

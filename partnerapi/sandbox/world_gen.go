@@ -75,7 +75,7 @@ func (w *World) generate(directCustomers int, now time.Time) {
 	w.genCustomers(r, dist, directCustomers, 3, today)
 
 	for range subAgentCount {
-		sa := w.newSubAgent(r, today.Add(-time.Duration(420+r.IntN(700))*day))
+		sa := w.newSubAgent(r, today.Add(-time.Duration(420+r.IntN(700))*day+time.Duration(r.IntN(86400))*time.Second))
 		w.genCustomers(r, sa, 10+r.IntN(21), 1, today)
 		sa.credit = sa.allocated.Add(decimal.NewFromInt(int64(20+r.IntN(180)) * 100))
 		w.addCredential(keys, partnerapi.RoleSubAgent, sa.uin, sa.name)
