@@ -43,7 +43,7 @@ const sessionColumns = `id, coalesce(user_id, 0), data, created_at, last_seen, e
 
 func scanSession(row rowScanner) (Session, error) {
 	var (
-		s                         Session
+		s                        Session
 		created, seen, expiresAt string
 	)
 	if err := row.Scan(&s.ID, &s.UserID, &s.Data, &created, &seen, &expiresAt, &s.ClientAddr, &s.UserAgent); err != nil {

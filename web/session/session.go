@@ -7,10 +7,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/gob"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -239,10 +237,7 @@ func newToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
+func hashToken(token string) string { return store.SessionID(token) }
 
 // clientAddr is set by the portal's middleware from RemoteAddr (or a trusted
 // proxy's header); here it is only recorded for the user's session list.

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -16,7 +16,7 @@ import (
 
 func TestHelpListsCommands(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(t.Context(), []string{"--help"}, func(string) string { return "" }, &out, io.Discard); err != nil {
+	if err := Run(t.Context(), []string{"--help"}, func(string) string { return "" }, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "sandbox") {
@@ -35,7 +35,7 @@ func TestBadCommandLines(t *testing.T) {
 	}
 	for _, args := range cases {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			if err := run(t.Context(), args, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
+			if err := Run(t.Context(), args, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
 				t.Fatalf("run %v succeeded", args)
 			}
 		})
@@ -50,7 +50,7 @@ func TestSandboxCommandServes(t *testing.T) {
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() {
-		done <- run(ctx, []string{"sandbox", "--addr", "127.0.0.1:0", "--seed", "5"}, func(string) string { return "" }, pw, io.Discard)
+		done <- Run(ctx, []string{"sandbox", "--addr", "127.0.0.1:0", "--seed", "5"}, func(string) string { return "" }, pw, io.Discard)
 		pw.Close()
 	}()
 	var endpoint string

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // errUsage marks a command line that could not be understood; the usage
@@ -20,15 +21,22 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"serve", "run the portal (the default command)", runServe},
 		{"sandbox", "serve the local partner API sandbox on its own", runSandbox},
+		{"user", "manage portal users: add, list, disable, reset-password", runUser},
+		{"audit", "check or export the audit log: verify, export", runAudit},
 	}
 }
 
-// run reads the command line and environment and runs one subcommand.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+// Run reads the command line and environment and runs one subcommand;
+// `portal` alone serves the portal. Tests call it like main does.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 		usage(stdout)
 		return nil
+	}
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return runServe(ctx, args, getenv, stdout, stderr)
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {

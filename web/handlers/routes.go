@@ -1,0 +1,65 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"resellerportal/auth"
+)
+
+// Routes returns the portal's whole HTTP surface. Every page route names
+// the permission it needs; anything not listed here is a 404.
+func (h *Handlers) Routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, h.clientAddress, h.observe, h.recoverer, securityHeaders)
+
+	r.Get("/healthz", h.healthz)
+	r.Method(http.MethodGet, "/static/*", h.Assets.Handler())
+
+	r.Group(func(r chi.Router) {
+		r.Use(h.crossOrigin, h.loadSession)
+		r.NotFound(h.notFound)
+		r.MethodNotAllowed(h.methodNotAllowed)
+
+		r.Get("/metrics", h.metrics)
+		r.Get("/login", h.loginPage)
+		r.Post("/login", h.login)
+		r.Post("/logout", h.logout)
+		r.Post("/language", h.setLanguage)
+
+		r.Group(func(r chi.Router) {
+			r.Use(h.requireLogin)
+			r.With(h.require(auth.ViewDashboard)).Get("/", h.dashboard)
+			r.With(h.require(auth.ViewDashboard)).Get("/dashboard/cards", h.dashboardCards)
+
+			r.With(h.require(auth.OwnSessions)).Get("/account", h.accountPage)
+			r.With(h.require(auth.OwnSessions)).Post("/account/password", h.changePassword)
+			r.With(h.require(auth.OwnSessions)).Post("/account/sessions/{sid}/end", h.endOwnSession)
+
+			r.With(h.require(auth.ViewAudit)).Get("/audit", h.auditPage)
+			r.With(h.require(auth.Export)).Get("/audit.csv", h.auditCSV)
+
+			r.Route("/admin/users", func(r chi.Router) {
+				r.Use(h.require(auth.ManageUsers))
+				r.Get("/", h.usersPage)
+				r.Post("/", h.createUser)
+				r.Get("/{id}", h.userPage)
+				r.Post("/{id}", h.updateUser)
+				r.Post("/{id}/password", h.resetPassword)
+				r.Post("/{id}/disable", h.disableUser)
+				r.Post("/{id}/enable", h.enableUser)
+				r.Post("/{id}/sessions/{sid}/end", h.endUserSession)
+			})
+			r.Route("/admin/credentials", func(r chi.Router) {
+				r.Use(h.require(auth.ManageCredentials))
+				r.Get("/", h.credentialsPage)
+				r.Post("/", h.saveCredential)
+				r.Post("/{id}/delete", h.deleteCredential)
+				r.Post("/{id}/test", h.testCredential)
+			})
+		})
+	})
+	return r
+}

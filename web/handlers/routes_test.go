@@ -1,0 +1,158 @@
+package handlers_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+
+	"resellerportal/store"
+)
+
+// access says who may use a route: everyone (public), or these roles.
+type access struct {
+	public bool
+	roles  []string
+}
+
+var (
+	public   = access{public: true}
+	everyone = access{roles: []string{"admin", "staff", "finance", "subagent"}}
+	admins   = access{roles: []string{"admin"}}
+	auditors = access{roles: []string{"admin", "finance"}}
+)
+
+// routeAccess is the whole permission table; TestEveryRouteEveryRole fails
+// when a route exists that is not listed here.
+var routeAccess = map[string]access{
+	"GET /healthz":                              public,
+	"GET /static/*":                             public,
+	"GET /metrics":                              public, // from this machine; see TestMetricsOnlyLoopbackOrAdmin
+	"GET /login":                                public,
+	"POST /login":                               public,
+	"POST /logout":                              public,
+	"POST /language":                            public,
+	"GET /":                                     everyone,
+	"GET /dashboard/cards":                      everyone,
+	"GET /account":                              everyone,
+	"POST /account/password":                    everyone,
+	"POST /account/sessions/{sid}/end":          everyone,
+	"GET /audit":                                auditors,
+	"GET /audit.csv":                            auditors,
+	"GET /admin/users/":                         admins,
+	"POST /admin/users/":                        admins,
+	"GET /admin/users/{id}":                     admins,
+	"POST /admin/users/{id}":                    admins,
+	"POST /admin/users/{id}/password":           admins,
+	"POST /admin/users/{id}/disable":            admins,
+	"POST /admin/users/{id}/enable":             admins,
+	"POST /admin/users/{id}/sessions/{sid}/end": admins,
+	"GET /admin/credentials/":                   admins,
+	"POST /admin/credentials/":                  admins,
+	"POST /admin/credentials/{id}/delete":       admins,
+	"POST /admin/credentials/{id}/test":         admins,
+}
+
+func TestEveryRouteEveryRole(t *testing.T) {
+	p := newPortal(t)
+	ctx := t.Context()
+	victim, err := p.db.CreateUser(ctx, store.User{Username: "victim", Role: "staff", PasswordHash: p.users["staff"].PasswordHash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := p.db.SaveCredential(ctx, store.APICredential{Kind: "subagent", SubagentUin: p.subUin, SecretId: "AKIDxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", SecretKeyCipher: []byte("sealed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	routes := walkRoutes(t, p)
+	for _, r := range routes {
+		if _, ok := routeAccess[r]; !ok {
+			t.Errorf("route %s is not in the access table", r)
+		}
+	}
+	for r := range routeAccess {
+		if !slices.Contains(routes, r) {
+			t.Errorf("the access table lists %s, which is not a route", r)
+		}
+	}
+
+	clients := map[string]*http.Client{"anonymous": p.browser()}
+	for role := range p.users {
+		clients[role] = p.login(role)
+	}
+	fill := strings.NewReplacer("{id}", strconv.FormatInt(victim.ID, 10), "{sid}", strings.Repeat("0", 64), "*", "app.css")
+	for _, route := range routes {
+		method, pattern, _ := strings.Cut(route, " ")
+		path := fill.Replace(pattern)
+		if strings.HasPrefix(pattern, "/admin/credentials/{id}") {
+			path = strings.Replace(pattern, "{id}", strconv.FormatInt(cred.ID, 10), 1)
+		}
+		for who := range clients {
+			t.Run(fmt.Sprintf("%s as %s", route, who), func(t *testing.T) {
+				c := clients[who]
+				if route == "POST /logout" && who != "anonymous" {
+					c = p.login(who) // a session of its own, so the others stay signed in
+				}
+				var resp response
+				if method == http.MethodGet {
+					resp = p.get(c, path)
+				} else {
+					resp = p.post(c, path, url.Values{"lang": {"en"}})
+				}
+				a := routeAccess[route]
+				toLogin := resp.StatusCode == http.StatusSeeOther && strings.HasPrefix(resp.Header.Get("Location"), "/login")
+				switch {
+				case a.public:
+					if resp.StatusCode == http.StatusForbidden || (toLogin && route != "POST /logout") {
+						t.Fatalf("public route refused: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+					}
+				case who == "anonymous":
+					if !toLogin {
+						t.Fatalf("anonymous got %d, want a redirect to /login", resp.StatusCode)
+					}
+				case slices.Contains(a.roles, who):
+					if resp.StatusCode == http.StatusForbidden || toLogin || resp.StatusCode >= 500 {
+						t.Fatalf("%s refused or failed: %d", who, resp.StatusCode)
+					}
+				default:
+					if resp.StatusCode != http.StatusForbidden {
+						t.Fatalf("%s got %d, want 403", who, resp.StatusCode)
+					}
+					if len(byTestID(t, resp.Body, "error-403")) != 1 {
+						t.Fatalf("the refusal is not the 403 page")
+					}
+				}
+			})
+		}
+	}
+}
+
+func walkRoutes(t *testing.T, p *portal) []string {
+	t.Helper()
+	var out []string
+	router := routerOf(t, p)
+	err := chi.Walk(router, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		out = append(out, method+" "+route)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func routerOf(t *testing.T, p *portal) chi.Routes {
+	t.Helper()
+	r, ok := p.routes.(chi.Routes)
+	if !ok {
+		t.Fatal("Routes() is not a chi router")
+	}
+	return r
+}

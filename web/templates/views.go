@@ -1,0 +1,55 @@
+// Package templates holds the portal's templ components. Components take
+// view models shaped like the screen, do no I/O, and translate their words
+// through the context's localizer.
+package templates
+
+import (
+	"resellerportal/web/i18n"
+)
+
+// Page is what every full page shares: the shell around its content.
+type Page struct {
+	TitleID   string // message id of the page title
+	Lang      string
+	Assets    Assets
+	Sandbox   bool
+	User      *SignedIn // nil on the login page
+	Nav       []NavItem
+	Flash     *Flash
+	RequestID string
+	Languages []i18n.Language
+}
+
+// Assets are the URLs of the stylesheets and scripts.
+type Assets struct {
+	Pico, AppCSS, HTMX, AppJS string
+}
+
+// SignedIn describes the user in the top bar.
+type SignedIn struct {
+	Username    string
+	DisplayName string
+	Role        string
+}
+
+// NavItem is one entry of the side navigation. An entry without Href is an
+// area that is not open yet: shown, so people know where it will be, but
+// not a link.
+type NavItem struct {
+	LabelID string
+	Href    string
+	Current bool
+	GroupID string // message id of the group heading this entry starts, if any
+}
+
+// Flash is a one-time message shown at the top of the next page.
+type Flash struct {
+	Kind    string // "ok", "error" or "info"
+	Message string
+}
+
+// APIProblem is a partner API failure told in plain words.
+type APIProblem struct {
+	Message   string
+	RequestID string
+}
