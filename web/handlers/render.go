@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"resellerportal/auth"
+	"resellerportal/keyring"
 	"resellerportal/partnerapi"
 	"resellerportal/store"
 	"resellerportal/web/i18n"
@@ -198,6 +199,8 @@ func apiProblem(ctx context.Context, err error) *templates.APIProblem {
 		}
 		msg := i18n.T(ctx, "apierror.other", map[string]any{"Code": apiErr.Code, "Message": apiErr.Message})
 		return &templates.APIProblem{Message: msg, RequestID: apiErr.RequestId}
+	case errors.Is(err, keyring.ErrNoCredential):
+		return &templates.APIProblem{Message: i18n.T(ctx, "apierror.no_credential")}
 	case errors.Is(err, partnerapi.ErrOutcomeUnknown):
 		return &templates.APIProblem{Message: i18n.T(ctx, "apierror.unknown_outcome")}
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
