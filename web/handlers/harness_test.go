@@ -68,7 +68,8 @@ func newPortal(t *testing.T) *portal {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring := keyring.New(db, sealer, partnerapi.Config{Endpoint: sbts.Listener.Addr().String(), Scheme: "http", Limiters: partnerapi.NewLimiters(100)}, fallback)
+	m := metrics.New()
+	ring := keyring.New(db, sealer, partnerapi.Config{Endpoint: sbts.Listener.Addr().String(), Scheme: "http", Limiters: partnerapi.NewLimiters(100), Observe: m.ObserveAPI}, fallback)
 	sessions, err := session.New(db, session.Options{Keys: [][]byte{bytes.Repeat([]byte{9}, 32)}})
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +84,7 @@ func newPortal(t *testing.T) *portal {
 	}
 	h, err := handlers.New(handlers.Config{
 		DB: db, Sessions: sessions, Catalog: catalog, Assets: assets, Throttle: auth.NewThrottle(nil),
-		Partner: ring, Metrics: metrics.New(), Sandbox: true, Endpoint: sbts.Listener.Addr().String(),
+		Partner: ring, Metrics: m, Sandbox: true, Endpoint: sbts.Listener.Addr().String(),
 		FallbackSecretID: fallback.SecretId,
 	})
 	if err != nil {

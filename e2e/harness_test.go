@@ -1,0 +1,352 @@
+// Package e2e drives the real portal with a real browser: each test starts
+// `portal serve` on port 0 with a temporary data directory (so against the
+// built-in partner API sandbox), and a headless Chromium through chromedp.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"resellerportal/cmd/portal/cli"
+)
+
+// adminPassword is the first administrator's password, given to the portal
+// through PORTAL_ADMIN_PASSWORD.
+const adminPassword = "e2e-Admin-pass-2026"
+
+// testTimeout bounds each test: the browser, its tabs and every wait die
+// with it, so a missing element fails the test instead of hanging it.
+const testTimeout = 60 * time.Second
+
+// account is a portal user the harness creates with `portal user add`
+// before the server starts.
+type account struct {
+	username, role string
+}
+
+// Accounts every test's portal has, besides admin.
+var (
+	staff   = account{"sam", "staff"}
+	finance = account{"fay", "finance"}
+)
+
+// env is one test's world: a running portal and a browser to drive it.
+type env struct {
+	portal  *portal
+	browser context.Context // the browser's own chromedp context
+}
+
+// newEnv starts a browser and a portal with the given accounts. It skips the
+// test when no browser is installed, except in CI, where that is a failure.
+func newEnv(t *testing.T, accounts ...account) *env {
+	t.Helper()
+	exe := browserPath(t)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	t.Cleanup(cancel)
+	e := &env{browser: startBrowser(t, ctx, exe)}
+	e.portal = startPortal(t, accounts)
+	return e
+}
+
+// browserPath finds Chromium or Chrome on PATH; the suite never downloads one.
+func browserPath(t *testing.T) string {
+	t.Helper()
+	names := []string{"chromium", "chromium-browser", "google-chrome"}
+	for _, name := range names {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := fmt.Sprintf("e2e: no browser found on PATH (looked for %s); install Chromium, e.g. apt-get install chromium",
+		strings.Join(names, ", "))
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// startBrowser launches a headless browser with a fresh profile; it lives
+// until ctx ends or the test is cleaned up.
+func startBrowser(t *testing.T, ctx context.Context, exe string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-extensions", true),
+		// The portal picks its language from Accept-Language until one is
+		// chosen; pin it so the tests start from English on any machine.
+		chromedp.Flag("lang", "en-US"),
+		chromedp.Flag("accept-lang", "en-US,en"),
+	)
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox)
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
+	// Cleanups run last-in first-out: the browser closes, then the
+	// allocator waits for its process, then t.TempDir removes the profile.
+	t.Cleanup(cancelAlloc)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(browserCtx); err != nil {
+		t.Fatalf("start %s: %v", exe, err)
+	}
+	return browserCtx
+}
+
+// portal is a running portal and the passwords of its users.
+type portal struct {
+	url       string // http://127.0.0.1:PORT
+	passwords map[string]string
+}
+
+// startPortal creates the accounts, then runs `portal serve` on a free port
+// in a temporary data directory until the test ends.
+func startPortal(t *testing.T, accounts []account) *portal {
+	t.Helper()
+	dir := t.TempDir()
+	getenv := func(key string) string {
+		if key == "PORTAL_ADMIN_PASSWORD" {
+			return adminPassword
+		}
+		return "" // no TENCENTCLOUD_* credentials: the built-in sandbox
+	}
+	p := &portal{passwords: map[string]string{"admin": adminPassword}}
+	for _, a := range accounts {
+		var out bytes.Buffer
+		args := []string{"user", "add", "--data", dir, "--username", a.username, "--role", a.role}
+		if err := cli.Run(t.Context(), args, getenv, &out, io.Discard); err != nil {
+			t.Fatalf("portal %s: %v", strings.Join(args, " "), err)
+		}
+		_, pw, ok := strings.Cut(out.String(), "shown only once: ")
+		if pw = strings.TrimSpace(pw); !ok || pw == "" {
+			t.Fatalf("portal user add printed no password: %q", out.String())
+		}
+		p.passwords[a.username] = pw
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &lockedBuffer{}
+	stdout, stdoutW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := cli.Run(ctx, []string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}, getenv, stdoutW, logs)
+		stdoutW.CloseWithError(err) // nil: the reader sees io.EOF
+		done <- err
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("portal serve returned %v", err)
+		}
+		if t.Failed() {
+			t.Logf("portal log:\n%s", logs.String())
+		}
+	})
+
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "Portal listening on "); ok {
+				found <- strings.TrimSpace(rest)
+				break
+			}
+		}
+		close(found)
+		io.Copy(io.Discard, stdout) // the portal must never block on its stdout
+	}()
+	wait := time.NewTimer(30 * time.Second)
+	defer wait.Stop()
+	select {
+	case u, ok := <-found:
+		if !ok {
+			t.Fatalf("portal serve stopped before listening; log:\n%s", logs.String())
+		}
+		p.url = u
+	case <-wait.C:
+		t.Fatalf("portal serve did not start listening within 30s; log:\n%s", logs.String())
+	}
+	return p
+}
+
+// lockedBuffer collects the portal's log, written from its goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// tab is one browser tab in its own browser context, so each tab has its
+// own cookies: one tab, one signed-in person.
+type tab struct {
+	ctx  context.Context
+	base string
+}
+
+// newTab opens a tab with an empty cookie jar on the test's browser.
+func (e *env) newTab(t *testing.T) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(e.browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open a tab: %v", err)
+	}
+	return &tab{ctx: ctx, base: e.portal.url}
+}
+
+// signedInTab opens a tab and signs in as username.
+func (e *env) signedInTab(t *testing.T, username string) *tab {
+	t.Helper()
+	tb := e.newTab(t)
+	tb.signIn(t, username, e.portal.passwords[username])
+	return tb
+}
+
+// testID is the CSS selector of an element by its data-testid.
+func testID(id string) chromedp.CSS { return chromedp.CSS(fmt.Sprintf("[data-testid=%q]", id)) }
+
+// do runs actions, failing the test with the page's state when one fails.
+func (tb *tab) do(t *testing.T, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(tb.ctx, actions...); err != nil {
+		tb.fatalf(t, "%s: %v", what, err)
+	}
+}
+
+// open navigates to a path of the portal and waits for the page to load.
+func (tb *tab) open(t *testing.T, path string) {
+	t.Helper()
+	tb.do(t, "open "+path, chromedp.Navigate(tb.base+path))
+}
+
+// openStatus navigates to a path and returns the HTTP status of the page
+// the browser ends on.
+func (tb *tab) openStatus(t *testing.T, path string) int64 {
+	t.Helper()
+	resp, err := chromedp.Run(tb.ctx, chromedp.NavigateResponse(tb.base+path))
+	if err != nil {
+		tb.fatalf(t, "open %s: %v", path, err)
+	}
+	return resp.Status
+}
+
+// submitLogin fills in and submits the sign-in form; the caller waits for
+// the outcome.
+func (tb *tab) submitLogin(t *testing.T, username, password string) {
+	t.Helper()
+	if tb.path(t) != "/login" {
+		tb.open(t, "/login")
+	}
+	tb.do(t, "sign in as "+username,
+		chromedp.WaitVisible(testID("username")),
+		chromedp.SetValue(testID("username"), username),
+		chromedp.SetValue(testID("password"), password),
+		chromedp.Click(testID("login-submit")),
+	)
+}
+
+// signIn signs in and waits for a signed-in page.
+func (tb *tab) signIn(t *testing.T, username, password string) {
+	t.Helper()
+	tb.submitLogin(t, username, password)
+	tb.do(t, "wait until "+username+" is signed in", chromedp.WaitVisible(testID("signed-in-as")))
+}
+
+// path is the path of the tab's current page.
+func (tb *tab) path(t *testing.T) string {
+	t.Helper()
+	loc, err := chromedp.Run(tb.ctx, chromedp.Location())
+	if err != nil {
+		t.Fatalf("read the location: %v", err)
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		t.Fatalf("parse the location %q: %v", loc, err)
+	}
+	return u.Path
+}
+
+// text returns the visible text of the first element matching sel, waiting
+// for it to exist.
+func (tb *tab) text(t *testing.T, sel chromedp.CSS) string {
+	t.Helper()
+	s, err := chromedp.Run(tb.ctx, chromedp.Text(sel))
+	if err != nil {
+		tb.fatalf(t, "text of %s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+// count returns how many elements match a CSS selector now, without waiting.
+func (tb *tab) count(t *testing.T, sel chromedp.CSS) int {
+	t.Helper()
+	return eval[int](t, tb, fmt.Sprintf(`document.querySelectorAll(%q).length`, string(sel)))
+}
+
+// lang is the lang attribute of the page's html element.
+func (tb *tab) lang(t *testing.T) string {
+	t.Helper()
+	return eval[string](t, tb, `document.documentElement.lang`)
+}
+
+// eval evaluates a JavaScript expression in the page. It goes through the
+// DevTools protocol, so the portal's strict Content-Security-Policy does not
+// apply to it (chromedp.Poll, which compiles its predicate with new Function
+// inside the page, does not work under that policy).
+func eval[T any](t *testing.T, tb *tab, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(tb.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		tb.fatalf(t, "evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// fatalf fails the test, adding where the tab is and what the page says.
+func (tb *tab) fatalf(t *testing.T, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	// A short, separate deadline: tb.ctx may be the one that expired.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(tb.ctx), 2*time.Second)
+	defer cancel()
+	if loc, err := chromedp.Run(ctx, chromedp.Location()); err == nil {
+		msg += "\n  page: " + loc
+	}
+	if body, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`)); err == nil {
+		if len(body) > 1500 {
+			body = body[:1500] + "…"
+		}
+		msg += "\n  text: " + strings.ReplaceAll(strings.TrimSpace(body), "\n", "\n        ")
+	}
+	t.Fatal(msg)
+}
