@@ -52,17 +52,20 @@ const (
 	Export            Permission = "export"
 	ViewAPIStatus     Permission = "apistatus.view"
 	OwnSessions       Permission = "sessions.own" // see and end one's own sessions
+	ViewJobs          Permission = "jobs.view"    // see and cancel one's own background jobs
+	RunJobs           Permission = "jobs.run"     // start refresh jobs (reads only)
+	ManageAllJobs     Permission = "jobs.all"     // see and cancel everyone's jobs
 )
 
 // grants is the whole permission matrix in one place.
 var grants = map[Role][]Permission{
 	RoleAdmin: {ViewDashboard, ManageUsers, ManageCredentials, ManageSettings, ViewCustomers, WriteCustomers,
 		ViewSubagents, WriteSubagents, ViewCredit, WriteCredit, ViewBills, ViewVouchers, ViewCommission,
-		ViewAudit, Export, ViewAPIStatus, OwnSessions},
+		ViewAudit, Export, ViewAPIStatus, OwnSessions, ViewJobs, RunJobs, ManageAllJobs},
 	RoleStaff: {ViewDashboard, ViewCustomers, WriteCustomers, ViewSubagents, WriteSubagents, ViewCredit,
-		WriteCredit, ViewBills, ViewVouchers, ViewCommission, OwnSessions},
+		WriteCredit, ViewBills, ViewVouchers, ViewCommission, OwnSessions, ViewJobs, RunJobs},
 	RoleFinance: {ViewDashboard, ViewCustomers, ViewCredit, ViewBills, ViewVouchers, ViewCommission, ViewAudit,
-		Export, OwnSessions},
+		Export, OwnSessions, ViewJobs},
 	RoleSubagent: {ViewDashboard, ViewCustomers, WriteCustomers, ViewCredit, WriteCredit, ViewBills,
 		ViewVouchers, OwnSessions},
 }

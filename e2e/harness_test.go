@@ -31,12 +31,12 @@ const adminPassword = "e2e-Admin-pass-2026"
 const testTimeout = 60 * time.Second
 
 // account is a portal user the harness creates with `portal user add`
-// before the server starts.
+// once the server runs (see startPortal).
 type account struct {
 	username, role string
 }
 
-// Accounts every test's portal has, besides admin.
+// Accounts a test can ask newEnv for; admin, with adminPassword, is always there.
 var (
 	staff   = account{"sam", "staff"}
 	finance = account{"fay", "finance"}
@@ -118,8 +118,8 @@ type portal struct {
 	passwords map[string]string
 }
 
-// startPortal creates the accounts, then runs `portal serve` on a free port
-// in a temporary data directory until the test ends.
+// startPortal runs `portal serve` on a free port in a temporary data
+// directory until the test ends, and adds the accounts with `portal user add`.
 func startPortal(t *testing.T, accounts []account) *portal {
 	t.Helper()
 	dir := t.TempDir()
@@ -130,19 +130,6 @@ func startPortal(t *testing.T, accounts []account) *portal {
 		return "" // no TENCENTCLOUD_* credentials: the built-in sandbox
 	}
 	p := &portal{passwords: map[string]string{"admin": adminPassword}}
-	for _, a := range accounts {
-		var out bytes.Buffer
-		args := []string{"user", "add", "--data", dir, "--username", a.username, "--role", a.role}
-		if err := cli.Run(t.Context(), args, getenv, &out, io.Discard); err != nil {
-			t.Fatalf("portal %s: %v", strings.Join(args, " "), err)
-		}
-		_, pw, ok := strings.Cut(out.String(), "shown only once: ")
-		if pw = strings.TrimSpace(pw); !ok || pw == "" {
-			t.Fatalf("portal user add printed no password: %q", out.String())
-		}
-		p.passwords[a.username] = pw
-	}
-
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &lockedBuffer{}
 	stdout, stdoutW := io.Pipe()
@@ -185,6 +172,22 @@ func startPortal(t *testing.T, accounts []account) *portal {
 	case <-wait.C:
 		t.Fatalf("portal serve did not start listening within 30s; log:\n%s", logs.String())
 	}
+
+	// The server creates admin only when it finds no user at all, so the
+	// other accounts are added once it runs, as an operator would.
+	for _, a := range accounts {
+		var out bytes.Buffer
+		args := []string{"user", "add", "--data", dir, "--username", a.username, "--role", a.role}
+		if err := cli.Run(ctx, args, getenv, &out, io.Discard); err != nil {
+			t.Fatalf("portal %s: %v", strings.Join(args, " "), err)
+		}
+		_, pw, ok := strings.Cut(out.String(), "shown only once: ")
+		if pw = strings.TrimSpace(pw); !ok || pw == "" {
+			t.Fatalf("portal user add printed no password: %q", out.String())
+		}
+		p.passwords[a.username] = pw
+	}
+
 	return p
 }
 
@@ -260,13 +263,12 @@ func (tb *tab) openStatus(t *testing.T, path string) int64 {
 	return resp.Status
 }
 
-// submitLogin fills in and submits the sign-in form; the caller waits for
-// the outcome.
+// submitLogin opens a fresh sign-in page, then fills in and submits the
+// form; the caller waits for the outcome. The fresh page matters: a failure
+// message left from an earlier attempt would satisfy the caller's wait.
 func (tb *tab) submitLogin(t *testing.T, username, password string) {
 	t.Helper()
-	if tb.path(t) != "/login" {
-		tb.open(t, "/login")
-	}
+	tb.open(t, "/login")
 	tb.do(t, "sign in as "+username,
 		chromedp.WaitVisible(testID("username")),
 		chromedp.SetValue(testID("username"), username),
@@ -275,11 +277,16 @@ func (tb *tab) submitLogin(t *testing.T, username, password string) {
 	)
 }
 
-// signIn signs in and waits for a signed-in page.
+// signIn signs in and waits for a signed-in page; a refusal fails the test
+// at once rather than at the deadline.
 func (tb *tab) signIn(t *testing.T, username, password string) {
 	t.Helper()
 	tb.submitLogin(t, username, password)
-	tb.do(t, "wait until "+username+" is signed in", chromedp.WaitVisible(testID("signed-in-as")))
+	tb.do(t, "wait for the answer to signing in as "+username,
+		chromedp.WaitVisible(testID("signed-in-as")+", "+testID("login-error")))
+	if tb.count(t, testID("signed-in-as")) == 0 {
+		tb.fatalf(t, "signing in as %s was refused", username)
+	}
 }
 
 // path is the path of the tab's current page.

@@ -34,6 +34,8 @@ type Config struct {
 	Throttle *auth.Throttle
 	Partner  PartnerAPI
 	Metrics  *metrics.Metrics
+	Jobs     JobRunner
+	Limiters *partnerapi.Limiters // for the API status page
 	Logger   *slog.Logger
 	Now      func() time.Time
 	// Sandbox says the partner API is the local sandbox: every page says so.
@@ -56,7 +58,7 @@ type Handlers struct {
 // New checks the configuration and returns the handlers.
 func New(cfg Config) (*Handlers, error) {
 	switch {
-	case cfg.DB == nil, cfg.Sessions == nil, cfg.Catalog == nil, cfg.Assets == nil, cfg.Throttle == nil, cfg.Partner == nil, cfg.Metrics == nil:
+	case cfg.DB == nil, cfg.Sessions == nil, cfg.Catalog == nil, cfg.Assets == nil, cfg.Throttle == nil, cfg.Partner == nil, cfg.Metrics == nil, cfg.Jobs == nil:
 		return nil, errors.New("handlers: missing dependency")
 	}
 	if cfg.Logger == nil {

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/net/html"
 
 	"resellerportal/auth"
+	"resellerportal/jobs"
 	"resellerportal/keyring"
 	"resellerportal/metrics"
 	"resellerportal/partnerapi"
@@ -34,6 +36,7 @@ type portal struct {
 	sandbox *sandbox.Server
 	ts      *httptest.Server
 	routes  http.Handler
+	engine  *jobs.Engine
 	users   map[string]store.User // by role
 	subUin  uint64
 }
@@ -82,7 +85,9 @@ func newPortal(t *testing.T) *portal {
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.engine = jobs.New(db, ring, nil, jobs.DirectoryRefresh{DB: db}, jobs.BillsRefresh{DB: db}, jobs.ApplyWrites{DB: db})
 	h, err := handlers.New(handlers.Config{
+		Jobs: p.engine, Limiters: ring.Limiters(),
 		DB: db, Sessions: sessions, Catalog: catalog, Assets: assets, Throttle: auth.NewThrottle(nil),
 		Partner: ring, Metrics: m, Sandbox: true, Endpoint: sbts.Listener.Addr().String(),
 		FallbackSecretID: fallback.SecretId,
@@ -90,6 +95,13 @@ func newPortal(t *testing.T) *portal {
 	if err != nil {
 		t.Fatal(err)
 	}
+	engineCtx, stopEngine := context.WithCancel(context.Background())
+	engineDone := make(chan struct{})
+	go func() {
+		p.engine.Run(engineCtx)
+		close(engineDone)
+	}()
+	t.Cleanup(func() { stopEngine(); <-engineDone })
 	p.routes = h.Routes()
 	p.ts = httptest.NewServer(p.routes)
 	t.Cleanup(p.ts.Close)

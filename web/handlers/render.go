@@ -74,9 +74,11 @@ func navigation(p auth.Principal, path string) []templates.NavItem {
 		{"nav.bills", "", "nav.group.money", auth.ViewBills},
 		{"nav.vouchers", "", "", auth.ViewVouchers},
 		{"nav.commission", "", "", auth.ViewCommission},
-		{"nav.audit", "/audit", "nav.group.control", auth.ViewAudit},
+		{"nav.jobs", "/jobs", "nav.group.control", auth.ViewJobs},
+		{"nav.audit", "/audit", "", auth.ViewAudit},
 		{"nav.users", "/admin/users", "nav.group.admin", auth.ManageUsers},
 		{"nav.credentials", "/admin/credentials", "", auth.ManageCredentials},
+		{"nav.apistatus", "/admin/api-status", "", auth.ViewAPIStatus},
 	}
 	var out []templates.NavItem
 	pendingGroup := ""
@@ -216,3 +218,12 @@ func tr(ctx context.Context, id string, data ...map[string]any) string {
 
 // apiLanguage is the partner API language matching the request's.
 func apiLanguage(ctx context.Context) string { return i18n.From(ctx).APILanguage() }
+
+// apiProblemText is apiProblem as one sentence, for flash messages.
+func apiProblemText(ctx context.Context, err error) string {
+	p := apiProblem(ctx, err)
+	if p.RequestID == "" {
+		return p.Message
+	}
+	return p.Message + " (" + i18n.T(ctx, "error.request_id_api") + ": " + p.RequestID + ")"
+}

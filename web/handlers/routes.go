@@ -41,6 +41,19 @@ func (h *Handlers) Routes() http.Handler {
 			r.With(h.require(auth.ViewAudit)).Get("/audit", h.auditPage)
 			r.With(h.require(auth.Export)).Get("/audit.csv", h.auditCSV)
 
+			r.Route("/jobs", func(r chi.Router) {
+				r.Use(h.require(auth.ViewJobs))
+				r.Get("/", h.jobsPage)
+				r.Get("/list", h.jobList)
+				r.With(h.require(auth.RunJobs)).Post("/directory", h.startDirectoryRefresh)
+				r.With(h.require(auth.RunJobs)).Post("/bills", h.startBillsRefresh)
+				r.Get("/{id}", h.jobPage)
+				r.Get("/{id}/progress", h.jobProgress)
+				r.Post("/{id}/cancel", h.cancelJob)
+			})
+			r.With(h.require(auth.ViewAPIStatus)).Get("/admin/api-status", h.apiStatusPage)
+			r.With(h.require(auth.ViewAPIStatus)).Get("/admin/api-status/table", h.apiStatusTable)
+
 			r.Route("/admin/users", func(r chi.Router) {
 				r.Use(h.require(auth.ManageUsers))
 				r.Get("/", h.usersPage)

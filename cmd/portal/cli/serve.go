@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"resellerportal/auth"
+	"resellerportal/jobs"
 	"resellerportal/keyring"
 	"resellerportal/metrics"
 	"resellerportal/partnerapi"
@@ -103,6 +104,8 @@ func serve(ctx context.Context, f serveFlags, getenv func(string) string, stdout
 	defer api.close()
 	base := partnerapi.Config{Endpoint: api.endpoint, Scheme: api.scheme, Limiters: partnerapi.NewLimiters(api.scale), Observe: m.ObserveAPI}
 	ring := keyring.New(db, sealer, base, api.fallback)
+	engine := jobs.New(db, ring, logger.With("component", "jobs"),
+		jobs.DirectoryRefresh{DB: db}, jobs.BillsRefresh{DB: db}, jobs.ApplyWrites{DB: db})
 
 	sessions, err := session.New(db, session.Options{
 		Keys: keys, Secure: f.tlsCert != "" || f.behindTLSProxy, IdleTimeout: f.idleTimeout, AbsoluteTimeout: f.maxLength,
@@ -120,7 +123,7 @@ func serve(ctx context.Context, f serveFlags, getenv func(string) string, stdout
 	}
 	h, err := handlers.New(handlers.Config{
 		DB: db, Sessions: sessions, Catalog: catalog, Assets: assets, Throttle: auth.NewThrottle(nil),
-		Partner: ring, Metrics: m, Logger: logger, Sandbox: api.sandbox, Endpoint: api.endpoint,
+		Partner: ring, Metrics: m, Jobs: engine, Limiters: base.Limiters, Logger: logger, Sandbox: api.sandbox, Endpoint: api.endpoint,
 		FallbackSecretID: api.fallback.SecretId, TrustProxy: f.trustProxy,
 	})
 	if err != nil {
@@ -150,6 +153,9 @@ func serve(ctx context.Context, f serveFlags, getenv func(string) string, stdout
 	fmt.Fprintf(stdout, "Portal listening on %s://%s\nPartner API: %s\n", scheme, ln.Addr(), mode)
 
 	go sweepSessions(ctx, db, logger)
+	engineDone := make(chan error, 1)
+	go func() { engineDone <- engine.Run(ctx) }()
+	defer func() { <-engineDone }()
 	errc := make(chan error, 1)
 	go func() {
 		if f.tlsCert != "" {

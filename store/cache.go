@@ -1,0 +1,176 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// CacheEntry is one cached partner API answer, such as a customer's
+// directory record or one month's bill summary of a customer.
+type CacheEntry struct {
+	Kind      string // what sort of answer, e.g. "customer" or "bill.2025-02"
+	Key       string // which one within the kind, e.g. a customer UIN as text
+	Value     []byte // JSON
+	FetchedAt time.Time
+}
+
+// cacheColumns are the read_cache columns scanCacheEntry reads.
+const cacheColumns = `kind, key, value, fetched_at`
+
+func scanCacheEntry(row rowScanner) (CacheEntry, error) {
+	var (
+		e            CacheEntry
+		value, fetch string
+	)
+	if err := row.Scan(&e.Kind, &e.Key, &value, &fetch); err != nil {
+		return CacheEntry{}, err
+	}
+	e.Value = []byte(value)
+	var err error
+	if e.FetchedAt, err = parseTime(fetch); err != nil {
+		return CacheEntry{}, err
+	}
+	return e, nil
+}
+
+// CachePut stores value under (kind, key), replacing any previous entry.
+// fetchedAt is when the answer was fetched from the API, which may be earlier
+// than now; zero means now by the store's clock. The value must be JSON.
+func (tx *Tx) CachePut(ctx context.Context, kind, key string, value []byte, fetchedAt time.Time) error {
+	if kind == "" {
+		return fmt.Errorf("cache put: empty kind")
+	}
+	if len(value) == 0 {
+		return fmt.Errorf("cache put %s %q: empty value", kind, key)
+	}
+	if err := checkJSON("value", value); err != nil {
+		return fmt.Errorf("cache put %s %q: %w", kind, key, err)
+	}
+	if fetchedAt.IsZero() {
+		fetchedAt = tx.stamp()
+	}
+	_, err := tx.tx.ExecContext(ctx, `
+		INSERT INTO read_cache (kind, key, value, fetched_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, fetched_at = excluded.fetched_at`,
+		kind, key, string(value), formatTime(fetchedAt))
+	if err != nil {
+		return fmt.Errorf("cache put %s %q: %w", kind, key, err)
+	}
+	return nil
+}
+
+// CachePut stores a cache entry in its own transaction; see Tx.CachePut.
+func (db *DB) CachePut(ctx context.Context, kind, key string, value []byte, fetchedAt time.Time) error {
+	return db.Write(ctx, func(tx *Tx) error { return tx.CachePut(ctx, kind, key, value, fetchedAt) })
+}
+
+// CacheGet returns the entry under (kind, key), or ErrNotFound.
+func (db *DB) CacheGet(ctx context.Context, kind, key string) (CacheEntry, error) {
+	e, err := scanCacheEntry(db.read.QueryRowContext(ctx,
+		`SELECT `+cacheColumns+` FROM read_cache WHERE kind = ? AND key = ?`, kind, key))
+	if err != nil {
+		return CacheEntry{}, fmt.Errorf("cache get %s %q: %w", kind, key, notFound(err))
+	}
+	return e, nil
+}
+
+// prefixEnd returns the smallest string greater than every string that
+// starts with prefix, in SQLite's byte-wise (BINARY) order, and false when
+// there is none (prefix empty or all 0xFF bytes). It lets a key prefix be a
+// range on the primary key, where LIKE would fold ASCII case and need escaping.
+func prefixEnd(prefix string) (string, bool) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
+}
+
+// CacheList returns one page of the kind's entries whose key starts with
+// keyPrefix (all when ""), ordered by key, and how many entries match in all.
+// limit <= 0 returns every match from offset on.
+func (db *DB) CacheList(ctx context.Context, kind, keyPrefix string, limit, offset int) ([]CacheEntry, int, error) {
+	where := `kind = ? AND key >= ?`
+	args := []any{kind, keyPrefix}
+	if end, ok := prefixEnd(keyPrefix); ok {
+		where += ` AND key < ?`
+		args = append(args, end)
+	}
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	var (
+		entries []CacheEntry
+		total   int
+	)
+	err := db.readTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM read_cache WHERE `+where, args...).Scan(&total); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+cacheColumns+` FROM read_cache WHERE `+where+`
+			ORDER BY key LIMIT ? OFFSET ?`, append(args, limit, max(offset, 0))...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			e, err := scanCacheEntry(rows)
+			if err != nil {
+				return err
+			}
+			entries = append(entries, e)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("cache list %s %q: %w", kind, keyPrefix, err)
+	}
+	return entries, total, nil
+}
+
+// CacheInvalidate deletes the entry under (kind, key), or every entry of the
+// kind when key is "". Deleting what is not there is not an error.
+func (tx *Tx) CacheInvalidate(ctx context.Context, kind, key string) error {
+	if kind == "" {
+		return fmt.Errorf("cache invalidate: empty kind")
+	}
+	query, args := `DELETE FROM read_cache WHERE kind = ? AND key = ?`, []any{kind, key}
+	if key == "" {
+		query, args = `DELETE FROM read_cache WHERE kind = ?`, []any{kind}
+	}
+	if _, err := tx.tx.ExecContext(ctx, query, args...); err != nil {
+		return fmt.Errorf("cache invalidate %s %q: %w", kind, key, err)
+	}
+	return nil
+}
+
+// CacheInvalidate deletes cache entries in its own transaction; see
+// Tx.CacheInvalidate.
+func (db *DB) CacheInvalidate(ctx context.Context, kind, key string) error {
+	return db.Write(ctx, func(tx *Tx) error { return tx.CacheInvalidate(ctx, kind, key) })
+}
+
+// CacheOldest returns the oldest FetchedAt among the kind's entries and how
+// many entries the kind has: the age a page can show for its data. An empty
+// kind gives the zero time and 0.
+func (db *DB) CacheOldest(ctx context.Context, kind string) (time.Time, int, error) {
+	var (
+		oldest sql.NullString
+		n      int
+	)
+	err := db.read.QueryRowContext(ctx, `SELECT min(fetched_at), count(*) FROM read_cache WHERE kind = ?`, kind).
+		Scan(&oldest, &n)
+	if err != nil {
+		return time.Time{}, 0, fmt.Errorf("cache oldest %s: %w", kind, err)
+	}
+	t, err := parseNullTime(oldest)
+	if err != nil {
+		return time.Time{}, 0, fmt.Errorf("cache oldest %s: %w", kind, err)
+	}
+	return t, n, nil
+}

@@ -1,0 +1,223 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestCachePutGet(t *testing.T) {
+	db, clock, _ := openTestDB(t)
+	ctx := t.Context()
+	fetched := clock.Now().Add(-time.Minute)
+
+	if err := db.CachePut(ctx, "customer", "1001", []byte(`{"name":"Acme"}`), fetched); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.CacheGet(ctx, "customer", "1001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Kind != "customer" || got.Key != "1001" || string(got.Value) != `{"name":"Acme"}` || !got.FetchedAt.Equal(fetched) {
+		t.Errorf("CacheGet = %+v", got)
+	}
+
+	t.Run("overwrite", func(t *testing.T) {
+		clock.Advance(time.Hour)
+		if err := db.CachePut(ctx, "customer", "1001", []byte(`{"name":"Acme Ltd"}`), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.CacheGet(ctx, "customer", "1001")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A zero fetchedAt means now by the store's clock.
+		if string(got.Value) != `{"name":"Acme Ltd"}` || !got.FetchedAt.Equal(clock.Now()) {
+			t.Errorf("after overwrite = %+v", got)
+		}
+		if _, n, err := db.CacheOldest(ctx, "customer"); err != nil || n != 1 {
+			t.Errorf("entries after overwrite = %d, %v; want 1", n, err)
+		}
+	})
+
+	t.Run("missing", func(t *testing.T) {
+		for _, k := range [][2]string{{"customer", "9999"}, {"bill", "1001"}} {
+			if _, err := db.CacheGet(ctx, k[0], k[1]); !errors.Is(err, ErrNotFound) {
+				t.Errorf("CacheGet(%s, %s) err = %v, want ErrNotFound", k[0], k[1], err)
+			}
+		}
+	})
+
+	t.Run("refused", func(t *testing.T) {
+		tests := []struct {
+			name, kind string
+			value      string
+		}{
+			{"empty kind", "", `{}`},
+			{"empty value", "customer", ``},
+			{"not JSON", "customer", `{"name":`},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				if err := db.CachePut(ctx, tt.kind, "2002", []byte(tt.value), time.Time{}); err == nil {
+					t.Error("CachePut succeeded")
+				}
+			})
+		}
+	})
+
+	t.Run("in a transaction", func(t *testing.T) {
+		boom := errors.New("boom")
+		err := db.Write(ctx, func(tx *Tx) error {
+			if err := tx.CachePut(ctx, "customer", "3003", []byte(`1`), time.Time{}); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("Write err = %v", err)
+		}
+		if _, err := db.CacheGet(ctx, "customer", "3003"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("entry after rollback: err = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestCacheList(t *testing.T) {
+	db, clock, _ := openTestDB(t)
+	ctx := t.Context()
+	// In byte order, which is the order CacheList returns.
+	keys := []string{"100", "1001", "1002", "101", "2001", "A1", "a%_", "a1", "ab", "é1", "\xff\xff"}
+	value := func(key string) string { return fmt.Sprintf(`{"key":%q}`, fmt.Sprintf("%x", key)) }
+	for _, k := range keys {
+		if err := db.CachePut(ctx, "customer", k, []byte(value(k)), clock.Now()); err != nil {
+			t.Fatalf("CachePut %q: %v", k, err)
+		}
+	}
+	// Another kind with the same keys must never show up.
+	if err := db.CachePut(ctx, "bill.2025-02", "1001", []byte(`{}`), clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name          string
+		prefix        string
+		limit, offset int
+		want          []string
+		wantTotal     int
+	}{
+		{"all by key", "", 0, 0, keys, len(keys)},
+		{"prefix", "100", 0, 0, []string{"100", "1001", "1002"}, 3},
+		{"prefix is a whole key", "1001", 0, 0, []string{"1001"}, 1},
+		{"one character", "1", 0, 0, []string{"100", "1001", "1002", "101"}, 4},
+		{"case matters", "A", 0, 0, []string{"A1"}, 1},
+		{"LIKE characters are literal", "a%", 0, 0, []string{"a%_"}, 1},
+		{"multi-byte", "é", 0, 0, []string{"é1"}, 1},
+		{"all 0xFF bytes", "\xff", 0, 0, []string{"\xff\xff"}, 1},
+		{"none", "3", 0, 0, nil, 0},
+		{"page", "1", 2, 1, []string{"1001", "1002"}, 4},
+		{"page past the end", "1", 2, 10, nil, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			entries, total, err := db.CacheList(ctx, "customer", tt.prefix, tt.limit, tt.offset)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range entries {
+				if e.Kind != "customer" || string(e.Value) != value(e.Key) {
+					t.Errorf("entry = %+v", e)
+				}
+				got = append(got, e.Key)
+			}
+			if fmt.Sprintf("%q", got) != fmt.Sprintf("%q", tt.want) || total != tt.wantTotal {
+				t.Errorf("CacheList(%q) = %q (total %d), want %q (total %d)", tt.prefix, got, total, tt.want, tt.wantTotal)
+			}
+		})
+	}
+}
+
+func TestPrefixEnd(t *testing.T) {
+	tests := []struct {
+		prefix string
+		want   string
+		wantOK bool
+	}{
+		{"", "", false},
+		{"abc", "abd", true},
+		{"a\xff", "b", true},
+		{"\xff\xff", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%q", tt.prefix), func(t *testing.T) {
+			got, ok := prefixEnd(tt.prefix)
+			if got != tt.want || ok != tt.wantOK {
+				t.Errorf("prefixEnd(%q) = %q, %t; want %q, %t", tt.prefix, got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
+func TestCacheInvalidateAndOldest(t *testing.T) {
+	db, clock, _ := openTestDB(t)
+	ctx := t.Context()
+	base := clock.Now()
+
+	oldest, n, err := db.CacheOldest(ctx, "customer")
+	if err != nil || !oldest.IsZero() || n != 0 {
+		t.Fatalf("CacheOldest of nothing = %v, %d, %v; want zero, 0", oldest, n, err)
+	}
+
+	// Fetched out of order: 1002 is the oldest.
+	fetched := map[string]time.Time{"1001": base.Add(-time.Minute), "1002": base.Add(-time.Hour), "1003": base}
+	for key, at := range fetched {
+		if err := db.CachePut(ctx, "customer", key, []byte(`{}`), at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.CachePut(ctx, "bill", "1001", []byte(`{}`), base.Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+
+	steps := []struct {
+		name       string
+		invalidate string // key to invalidate in kind "customer"
+		wantOldest time.Time
+		wantCount  int
+	}{
+		{"before", "-", fetched["1002"], 3},
+		{"missing key is fine", "9999", fetched["1002"], 3},
+		{"drop the oldest", "1002", fetched["1001"], 2},
+		{"whole kind", "", time.Time{}, 0},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if st.invalidate != "-" {
+				if err := db.CacheInvalidate(ctx, "customer", st.invalidate); err != nil {
+					t.Fatal(err)
+				}
+			}
+			oldest, n, err := db.CacheOldest(ctx, "customer")
+			if err != nil || !oldest.Equal(st.wantOldest) || n != st.wantCount {
+				t.Errorf("CacheOldest = %v, %d, %v; want %v, %d", oldest, n, err, st.wantOldest, st.wantCount)
+			}
+		})
+	}
+
+	// Invalidating one kind leaves the others alone.
+	if oldest, n, err := db.CacheOldest(ctx, "bill"); err != nil || n != 1 || !oldest.Equal(base.Add(-24*time.Hour)) {
+		t.Errorf("CacheOldest(bill) = %v, %d, %v", oldest, n, err)
+	}
+	if err := db.CacheInvalidate(ctx, "", ""); err == nil {
+		t.Error("CacheInvalidate with an empty kind succeeded")
+	}
+	err = db.Write(ctx, func(tx *Tx) error { return tx.CacheInvalidate(ctx, "bill", "1001") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CacheGet(ctx, "bill", "1001"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("CacheGet after Tx.CacheInvalidate: err = %v, want ErrNotFound", err)
+	}
+}
