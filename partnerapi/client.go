@@ -270,6 +270,7 @@ func (c *Client) attempt(ctx context.Context, info ActionInfo, body []byte, out 
 		return err
 	}
 	start = time.Now()
+	defer func() { c.limiters.Record(c.cfg.Credential.SecretId, info.Name, outcome != "ok") }()
 
 	actx, cancel := context.WithTimeout(ctx, c.cfg.AttemptTimeout)
 	defer cancel()

@@ -3,16 +3,49 @@ package partnerapi
 import (
 	"context"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 	"sync"
-	"sync/atomic"
-
-	"golang.org/x/time/rate"
+	"time"
 )
 
-// Limiters holds one token bucket per (credential, action) at the action's
+// Priority says who waits for a call: a person (Interactive) or a job
+// (Background). Each token of a budget goes to the oldest interactive
+// waiter first, so a click is never stuck behind a job's queue.
+type Priority int
+
+const (
+	// Interactive is a person waiting for a page; it is the default.
+	Interactive Priority = iota
+	// Background is work no one is watching; it gets every token no
+	// interactive caller wants.
+	Background
+)
+
+type priorityKey struct{}
+
+// WithPriority returns a context whose partner API calls wait at priority p.
+func WithPriority(ctx context.Context, p Priority) context.Context {
+	return context.WithValue(ctx, priorityKey{}, p)
+}
+
+func priorityFrom(ctx context.Context) Priority {
+	if p, ok := ctx.Value(priorityKey{}).(Priority); ok && p == Background {
+		return Background
+	}
+	return Interactive
+}
+
+// Limiters holds one budget per (credential, action) at the action's
 // documented limit. Share one Limiters between every Client in a process so
 // that no two clients of the same credential can together exceed a limit.
+//
+// A budget issues one token per emission interval T = 1/(limit × scale),
+// never two closer together (a burst of one: the service counts per second
+// and would refuse a burst arriving at the end of one second and the start
+// of the next). Callers queue in two FIFO queues; each token goes to the
+// oldest interactive waiter, else to the oldest background one.
 type Limiters struct {
 	scale float64
 
@@ -25,10 +58,40 @@ type limiterKey struct {
 	action   string
 }
 
+// lateGrace is the share of an interval by which a late timer may still
+// keep the schedule: timer wake-ups run a little late, and restarting the
+// schedule from the wake-up each time would lose that lateness on every
+// token. A wake-up later than this (a stalled process) restarts the
+// schedule from now, so the budget never catches up with a burst.
+const lateGrace = 10 // 1/lateGrace of an interval
+
+// bucket schedules the tokens of one (credential, action). Its timer is
+// armed only while someone waits; nothing runs while it is idle.
 type bucket struct {
-	limiter *rate.Limiter
-	waiting atomic.Int64
-	calls   atomic.Int64
+	perSecond float64
+	interval  time.Duration
+
+	mu     sync.Mutex
+	next   time.Time    // earliest time of the next token; zero before the first
+	queues [2][]*waiter // FIFO per Priority
+	timer  *time.Timer  // armed while queues are not empty
+	armed  bool
+	calls  int64
+	hour   [60]minuteCount // Record's counts, one slot per minute of the last hour
+}
+
+// waiter is one caller queued for a token. granted and slot are guarded by
+// the bucket's mutex; ready is closed when the token is granted.
+type waiter struct {
+	ready   chan struct{}
+	granted bool
+	slot    time.Time // the schedule point of the granted token
+}
+
+type minuteCount struct {
+	minute int64 // Unix minute the counts belong to
+	calls  int64
+	errors int64
 }
 
 // NewLimiters returns limiters at the documented limits multiplied by scale
@@ -54,59 +117,203 @@ func (l *Limiters) bucket(secretId, action string) (*bucket, error) {
 	defer l.mu.Unlock()
 	b, ok := l.buckets[key]
 	if !ok {
-		// A burst of one paces calls evenly: the service counts per second and
-		// would refuse a burst of N arriving together at the end of one second
-		// and the start of the next.
-		b = &bucket{limiter: rate.NewLimiter(rate.Limit(float64(info.PerSecond)*l.scale), 1)}
+		limit := float64(info.PerSecond) * l.scale
+		// Rounded up like the service's own interval, so rounding can
+		// only make us slower than the limit, never faster.
+		b = &bucket{perSecond: limit, interval: time.Duration(math.Ceil(float64(time.Second) / limit))}
 		l.buckets[key] = b
 	}
 	return b, nil
 }
 
-// Wait blocks until the credential may call the action, or ctx ends.
+// Wait blocks until the credential may call the action, or ctx ends. The
+// caller waits at the priority of ctx (see WithPriority). When ctx ends
+// first, the error wraps ctx.Err() and no token is used; a wait that could
+// not end before ctx's deadline fails at once with an error wrapping
+// context.DeadlineExceeded.
 func (l *Limiters) Wait(ctx context.Context, secretId, action string) error {
 	b, err := l.bucket(secretId, action)
 	if err != nil {
 		return err
 	}
-	b.waiting.Add(1)
-	defer b.waiting.Add(-1)
-	if err := b.limiter.Wait(ctx); err != nil {
-		if ctx.Err() == nil {
-			// The limiter refuses at once a wait that would outlast the
-			// deadline; say so in the context's own terms.
-			err = context.DeadlineExceeded
-		}
+	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("wait for %s rate limit: %w", action, err)
 	}
-	b.calls.Add(1)
+	prio := priorityFrom(ctx)
+
+	b.mu.Lock()
+	now := time.Now()
+	if len(b.queues[Interactive]) == 0 && len(b.queues[Background]) == 0 && !now.Before(b.next) {
+		b.calls++
+		b.next = now.Add(b.interval)
+		b.mu.Unlock()
+		return nil
+	}
+	if deadline, ok := ctx.Deadline(); ok && deadline.Before(b.turnLocked(prio, now)) {
+		b.mu.Unlock()
+		return fmt.Errorf("wait for %s rate limit: %w", action, context.DeadlineExceeded)
+	}
+	w := &waiter{ready: make(chan struct{})}
+	b.queues[prio] = append(b.queues[prio], w)
+	b.armLocked(now)
+	b.mu.Unlock()
+
+	select {
+	case <-w.ready:
+		return nil
+	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	if w.granted {
+		// The token came as ctx ended: hand it back rather than lose it.
+		b.returnLocked(w, time.Now())
+	} else {
+		b.queues[prio] = slices.DeleteFunc(b.queues[prio], func(q *waiter) bool { return q == w })
+		if len(b.queues[Interactive]) == 0 && len(b.queues[Background]) == 0 && b.armed && b.timer.Stop() {
+			b.armed = false
+		}
+	}
+	b.mu.Unlock()
+	return fmt.Errorf("wait for %s rate limit: %w", action, ctx.Err())
+}
+
+// turnLocked is the earliest time a new waiter of priority p can expect its
+// token: after every waiter already ahead of it, unless some of them leave.
+func (b *bucket) turnLocked(p Priority, now time.Time) time.Time {
+	ahead := len(b.queues[Interactive])
+	if p == Background {
+		ahead += len(b.queues[Background])
+	}
+	first := b.next
+	if first.Before(now) {
+		first = now
+	}
+	return first.Add(time.Duration(ahead) * b.interval)
+}
+
+// armLocked grants a token to the first waiter if one is due, and arms the
+// timer for the next token while anyone still waits.
+func (b *bucket) armLocked(now time.Time) {
+	if !now.Before(b.next) {
+		if w := b.popLocked(); w != nil {
+			slot := now
+			if late := now.Sub(b.next); !b.next.IsZero() && late <= b.interval/lateGrace {
+				slot = b.next
+			}
+			b.grantLocked(w, slot)
+		}
+	}
+	if b.armed || (len(b.queues[Interactive]) == 0 && len(b.queues[Background]) == 0) {
+		return
+	}
+	b.armed = true
+	// A new timer each time rather than Reset: the bucket may outlive the
+	// goroutines (and, in tests, the synctest bubble) that created it.
+	b.timer = time.AfterFunc(b.next.Sub(now), b.tick)
+}
+
+func (b *bucket) tick() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.armed = false
+	b.armLocked(time.Now())
+}
+
+func (b *bucket) popLocked() *waiter {
+	for _, p := range []Priority{Interactive, Background} {
+		if q := b.queues[p]; len(q) > 0 {
+			w := q[0]
+			q[0] = nil
+			b.queues[p] = q[1:]
+			return w
+		}
+	}
 	return nil
 }
 
-// LimiterState is a snapshot of one limiter, for status pages.
+func (b *bucket) grantLocked(w *waiter, slot time.Time) {
+	w.granted = true
+	w.slot = slot
+	b.calls++
+	b.next = slot.Add(b.interval)
+	close(w.ready)
+}
+
+// returnLocked takes back the token of a waiter that left as it was
+// granted: when no token has been issued since, the schedule steps back to
+// that token's slot and the next waiter, if any, gets it now.
+func (b *bucket) returnLocked(w *waiter, now time.Time) {
+	b.calls--
+	if b.next.Equal(w.slot.Add(b.interval)) {
+		b.next = w.slot
+	}
+	if !b.armed {
+		b.armLocked(now)
+	} else if !now.Before(b.next) && b.timer.Stop() {
+		b.armed = false
+		b.armLocked(now)
+	}
+}
+
+// Record counts one attempt at the action that got an answer or failed
+// trying, for the last-hour counts of States. Unknown actions are ignored.
+func (l *Limiters) Record(secretId, action string, failed bool) {
+	b, err := l.bucket(secretId, action)
+	if err != nil {
+		return
+	}
+	minute := time.Now().Unix() / 60
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := &b.hour[minute%60]
+	if c.minute != minute {
+		*c = minuteCount{minute: minute}
+	}
+	c.calls++
+	if failed {
+		c.errors++
+	}
+}
+
+// LimiterState is a snapshot of one budget, for status pages.
 type LimiterState struct {
 	Credential string  // the SecretId, masked
 	Action     string  //
 	PerSecond  float64 // the enforced rate: documented limit × scale
-	Tokens     float64 // tokens available now; negative when callers are queued
-	Waiting    int64   // callers waiting for a token now
-	Calls      int64   // calls let through since start
+	// Tokens is what a caller could take now: 1 when the budget is idle, the
+	// refilled fraction of the current interval while it is in use, minus
+	// one for every caller queued.
+	Tokens float64
+	// InUse reports that the budget's one token was taken within the last
+	// interval: a caller arriving now waits.
+	InUse       bool
+	Interactive int   // interactive callers queued now
+	Background  int   // background callers queued now
+	Waiting     int64 // all callers queued now
+	Calls       int64 // tokens granted since start
+	// CallsLastHour and ErrorsLastHour count the attempts reported through
+	// Record in the last hour, by the minute.
+	CallsLastHour  int64
+	ErrorsLastHour int64
 }
 
-// States returns a snapshot of every limiter used so far, by credential and action.
+// States returns a snapshot of every budget used so far, by credential and action.
 func (l *Limiters) States() []LimiterState {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := make([]LimiterState, 0, len(l.buckets))
+	keys := make([]limiterKey, 0, len(l.buckets))
+	buckets := make([]*bucket, 0, len(l.buckets))
 	for k, b := range l.buckets {
-		out = append(out, LimiterState{
-			Credential: MaskSecretID(k.secretId),
-			Action:     k.action,
-			PerSecond:  float64(b.limiter.Limit()),
-			Tokens:     b.limiter.Tokens(),
-			Waiting:    b.waiting.Load(),
-			Calls:      b.calls.Load(),
-		})
+		keys = append(keys, k)
+		buckets = append(buckets, b)
+	}
+	l.mu.Unlock()
+
+	now := time.Now()
+	out := make([]LimiterState, len(buckets))
+	for i, b := range buckets {
+		out[i] = b.state(now)
+		out[i].Credential = MaskSecretID(keys[i].secretId)
+		out[i].Action = keys[i].action
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Credential != out[j].Credential {
@@ -115,6 +322,32 @@ func (l *Limiters) States() []LimiterState {
 		return out[i].Action < out[j].Action
 	})
 	return out
+}
+
+func (b *bucket) state(now time.Time) LimiterState {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := LimiterState{
+		PerSecond:   b.perSecond,
+		InUse:       now.Before(b.next),
+		Interactive: len(b.queues[Interactive]),
+		Background:  len(b.queues[Background]),
+		Calls:       b.calls,
+		Tokens:      1,
+	}
+	s.Waiting = int64(s.Interactive + s.Background)
+	if s.InUse {
+		s.Tokens = 1 - float64(b.next.Sub(now))/float64(b.interval)
+	}
+	s.Tokens -= float64(s.Waiting)
+	minute := now.Unix() / 60
+	for _, c := range b.hour {
+		if c.minute > minute-60 && c.minute <= minute {
+			s.CallsLastHour += c.calls
+			s.ErrorsLastHour += c.errors
+		}
+	}
+	return s
 }
 
 // MaskSecretID shortens a SecretId to its first and last four characters,

@@ -24,11 +24,11 @@ type JobRunner interface {
 
 // Staleness of cached data: past the age, pages say so and offer a refresh.
 const (
-	directoryStaleAfter   = 15 * time.Minute
-	billsStaleAfter       = time.Hour      // the current month's bills change all the time
-	pastBillsStaleAfter   = 24 * time.Hour // a past month's bills settle
-	jobListLimit          = 50
-	attentionItemsToShow  = 100
+	directoryStaleAfter  = 15 * time.Minute
+	billsStaleAfter      = time.Hour      // the current month's bills change all the time
+	pastBillsStaleAfter  = 24 * time.Hour // a past month's bills settle
+	jobListLimit         = 50
+	attentionItemsToShow = 100
 )
 
 func (h *Handlers) jobsPage(w http.ResponseWriter, r *http.Request) {

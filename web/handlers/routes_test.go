@@ -25,6 +25,8 @@ var (
 	everyone = access{roles: []string{"admin", "staff", "finance", "subagent"}}
 	admins   = access{roles: []string{"admin"}}
 	auditors = access{roles: []string{"admin", "finance"}}
+	viewers  = access{roles: []string{"admin", "staff", "finance"}}
+	workers  = access{roles: []string{"admin", "staff"}}
 )
 
 // routeAccess is the whole permission table; TestEveryRouteEveryRole fails
@@ -44,6 +46,15 @@ var routeAccess = map[string]access{
 	"POST /account/sessions/{sid}/end":          everyone,
 	"GET /audit":                                auditors,
 	"GET /audit.csv":                            auditors,
+	"GET /jobs/":                                viewers,
+	"GET /jobs/list":                            viewers,
+	"POST /jobs/directory":                      workers,
+	"POST /jobs/bills":                          workers,
+	"GET /jobs/{id}":                            viewers,
+	"GET /jobs/{id}/progress":                   viewers,
+	"POST /jobs/{id}/cancel":                    viewers,
+	"GET /admin/api-status":                     admins,
+	"GET /admin/api-status/table":               admins,
 	"GET /admin/users/":                         admins,
 	"POST /admin/users/":                        admins,
 	"GET /admin/users/{id}":                     admins,

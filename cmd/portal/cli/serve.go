@@ -242,12 +242,20 @@ func partnerAPI(ctx context.Context, db *store.DB, f serveFlags, getenv func(str
 	return t, nil
 }
 
-// ensureFirstAdmin creates the user admin on first run, with the password
-// from PORTAL_ADMIN_PASSWORD or a random one printed once.
+// ensureFirstAdmin creates the user admin when the portal has no
+// administrator, with the password from PORTAL_ADMIN_PASSWORD or a random
+// one printed once.
 func ensureFirstAdmin(ctx context.Context, db *store.DB, password string, stdout io.Writer) error {
-	n, err := db.CountUsers(ctx)
-	if err != nil || n > 0 {
+	// Users added with `portal user add` before the first start do not
+	// count: the portal needs an administrator.
+	users, err := db.ListUsers(ctx)
+	if err != nil {
 		return err
+	}
+	for _, u := range users {
+		if u.Role == string(auth.RoleAdmin) {
+			return nil
+		}
 	}
 	printed := password == ""
 	if printed {
