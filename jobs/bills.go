@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"time"
 	"sync"
+	"time"
 
 	"resellerportal/partnerapi"
 	"resellerportal/store"
