@@ -36,6 +36,12 @@ type refreshResult struct {
 	interactive   []time.Duration // latency of each interactive call
 }
 
+// rate is the calls per second achieved: the calls after the first, over
+// the time from the first call to the last answer.
+func (r refreshResult) rate() float64 {
+	return float64(r.calls-1) / r.took.Seconds()
+}
+
 // run asks for every customer's bill total for the month with workers
 // background callers, and meanwhile makes one interactive call each every.
 func (r refresh) run(ctx context.Context) refreshResult {
@@ -207,7 +213,7 @@ func TestInteractiveCallsOvertakeARefresh(t *testing.T) {
 					t.Errorf("interactive p99 wait %v; want at most 1.5 × %v", p, interval)
 				}
 				limit := float64(time.Second) / float64(interval)
-				if rate := float64(res.calls) / res.took.Seconds(); rate < 0.95*limit || rate > limit*1.01 {
+				if rate := res.rate(); rate < 0.95*limit || rate > limit {
 					t.Errorf("%d calls in %v: %.3f/s, want about %v/s", res.calls, res.took, rate, limit)
 				}
 			})
@@ -219,9 +225,13 @@ func TestInteractiveCallsOvertakeARefresh(t *testing.T) {
 // direct customer against the sandbox over loopback HTTP, with both sides'
 // limits scaled alike, while interactive calls to the same action arrive
 // every ten token intervals. It reports the achieved rate as a share of the
-// limit (target ≥ 0.95), the RequestLimitExceeded answers (target 0) and
-// the interactive calls' 99th-percentile latency in token intervals
-// (target ≤ 1.5). The customers=100/scale=1 run takes about two minutes.
+// limit (target ≥ 0.95; the calls after the first over the time from the
+// first call to the last answer, the worst of the iterations), the
+// RequestLimitExceeded answers (target 0) and the interactive calls'
+// 99th-percentile latency, whole call included, in token intervals (target
+// ≤ 1.5). It measures and logs; it asserts no target. The
+// customers=100/scale=1 run takes about two minutes: run one iteration,
+// -benchtime 1x.
 func BenchmarkBillTotalsRefresh(b *testing.B) {
 	cases := []struct {
 		customers int
@@ -256,6 +266,7 @@ func BenchmarkBillTotalsRefresh(b *testing.B) {
 			var calls, exceeded int
 			var took time.Duration
 			var clicks []time.Duration
+			var rates []float64
 			for b.Loop() {
 				res := r.run(ctx)
 				for _, err := range res.failures {
@@ -267,16 +278,17 @@ func BenchmarkBillTotalsRefresh(b *testing.B) {
 				exceeded += res.limitExceeded
 				took += res.took
 				clicks = append(clicks, res.interactive...)
+				rates = append(rates, res.rate())
 			}
 			limit := float64(time.Second) / float64(interval)
-			rate := float64(calls) / took.Seconds() / limit
+			rate := slices.Min(rates) / limit
 			p := float64(p99(clicks)) / float64(interval)
 			b.ReportMetric(rate, "rate/limit")
 			b.ReportMetric(float64(exceeded), "limit_exceeded")
 			b.ReportMetric(p, "interactive_p99/interval")
-			b.Logf("%d customers, %d calls in %v at %.4g/s (limit %.4g/s): rate/limit %.3f (target ≥ 0.95), "+
+			b.Logf("%d customers, %d calls in %v (limit %.4g/s): rate/limit %.3f (target ≥ 0.95), "+
 				"RequestLimitExceeded %d (target 0), interactive p99 %v over %d calls = %.2f intervals of %v (target ≤ 1.5)",
-				len(customers), calls, took.Round(time.Millisecond), float64(calls)/took.Seconds(), limit, rate,
+				len(customers), calls, took.Round(time.Millisecond), limit, rate,
 				exceeded, p99(clicks), len(clicks), p, interval)
 		})
 	}

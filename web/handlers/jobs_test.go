@@ -1,0 +1,134 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"resellerportal/store"
+)
+
+// waitJob waits for a job to finish, woken by the engine's changes.
+func (p *portal) waitJob(id int64) store.Job {
+	p.t.Helper()
+	deadline := time.After(60 * time.Second)
+	for {
+		changed := p.engine.Changed()
+		j, err := p.db.JobByID(p.t.Context(), id)
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		if j.Status != store.JobQueued && j.Status != store.JobRunning {
+			return j
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			p.t.Fatalf("job %d still %s", id, j.Status)
+		}
+	}
+}
+
+// jobIDFrom reads the job id from the redirect after starting a job.
+func jobIDFrom(t *testing.T, r response) int64 {
+	t.Helper()
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/jobs/") {
+		t.Fatalf("starting a job answered %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(r.Header.Get("Location"), "/jobs/"), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestRefreshJobsFromThePage(t *testing.T) {
+	p := newPortal(t)
+	staff := p.login("staff")
+	empty := p.get(staff, "/jobs/")
+	if len(byTestID(t, empty.Body, "jobs-empty")) != 1 {
+		t.Fatal("no empty state before any job")
+	}
+
+	dir := p.waitJob(jobIDFrom(t, p.post(staff, "/jobs/directory", nil)))
+	if dir.Status != store.JobDone || dir.Done != dir.Total {
+		t.Fatalf("directory job %s %d/%d", dir.Status, dir.Done, dir.Total)
+	}
+	month := time.Now().UTC().Format("2006-01")
+	bills := p.waitJob(jobIDFrom(t, p.post(staff, "/jobs/bills", url.Values{"month": {month}})))
+	if bills.Status != store.JobDone || bills.Total == 0 || bills.Done != bills.Total {
+		t.Fatalf("bills job %s %d/%d", bills.Status, bills.Done, bills.Total)
+	}
+
+	page := p.get(staff, "/jobs/?month="+month)
+	if n := len(byTestID(t, page.Body, "job-row")); n != 2 {
+		t.Fatalf("%d jobs listed, want 2", n)
+	}
+	dirCard := text(byTestID(t, page.Body, "cache-directory")[0])
+	billCard := text(byTestID(t, page.Body, "cache-bills")[0])
+	wantBills := strconv.Itoa(bills.Total) + " / " + strconv.Itoa(bills.Total)
+	if !strings.Contains(dirCard, strconv.Itoa(bills.Total)) || !strings.Contains(billCard, wantBills) {
+		t.Fatalf("cache cards: %q / %q; want %d customers and %s", dirCard, billCard, bills.Total, wantBills)
+	}
+	detail := p.get(staff, "/jobs/"+itoa(bills.ID))
+	if st := byTestID(t, detail.Body, "job-status"); len(st) != 1 || len(byTestID(t, detail.Body, "job-progress")) != 1 {
+		t.Fatal("the job page shows no status or progress")
+	}
+	// A finished job is not polled any more.
+	if strings.Contains(detail.Body, `hx-trigger="every 2s"`) {
+		t.Fatal("a finished job is still polled")
+	}
+
+	if r := p.post(staff, "/jobs/bills", url.Values{"month": {"1999-01"}}); r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a month out of range got %d", r.StatusCode)
+	}
+}
+
+func TestJobsBelongToTheirOwners(t *testing.T) {
+	p := newPortal(t)
+	staff := p.login("staff")
+	id := jobIDFrom(t, p.post(staff, "/jobs/directory", nil))
+	p.waitJob(id)
+
+	finance := p.login("finance")
+	if r := p.get(finance, "/jobs/"+itoa(id)); r.StatusCode != http.StatusNotFound {
+		t.Fatalf("finance opened staff's job: %d", r.StatusCode)
+	}
+	if r := p.post(finance, "/jobs/"+itoa(id)+"/cancel", nil); r.StatusCode != http.StatusNotFound {
+		t.Fatalf("finance cancelled staff's job: %d", r.StatusCode)
+	}
+	if n := len(byTestID(t, p.get(finance, "/jobs/").Body, "job-row")); n != 0 {
+		t.Fatalf("finance sees %d jobs of others", n)
+	}
+	if len(byTestID(t, p.get(finance, "/jobs/").Body, "refresh-directory")) != 0 {
+		t.Fatal("finance is offered a refresh")
+	}
+	admin := p.login("admin")
+	if r := p.get(admin, "/jobs/"+itoa(id)); r.StatusCode != http.StatusOK {
+		t.Fatalf("admin cannot open staff's job: %d", r.StatusCode)
+	}
+	if n := len(byTestID(t, p.get(admin, "/jobs/").Body, "job-row")); n != 1 {
+		t.Fatalf("admin sees %d jobs, want everyone's 1", n)
+	}
+}
+
+func TestAPIStatusShowsBudgets(t *testing.T) {
+	p := newPortal(t)
+	admin := p.login("admin")
+	p.get(admin, "/") // a few partner API calls
+	page := p.get(admin, "/admin/api-status")
+	rows := byTestID(t, page.Body, "limiter-row")
+	if len(rows) < 3 {
+		t.Fatalf("%d budgets listed after the dashboard's calls", len(rows))
+	}
+	found := false
+	for _, r := range rows {
+		found = found || strings.Contains(text(r), "QueryPartnerCredit")
+	}
+	if !found {
+		t.Fatal("QueryPartnerCredit's budget is not listed")
+	}
+}
