@@ -42,10 +42,13 @@ func priorityFrom(ctx context.Context) Priority {
 // that no two clients of the same credential can together exceed a limit.
 //
 // A budget issues one token per emission interval T = 1/(limit × scale),
-// never two closer together (a burst of one: the service counts per second
-// and would refuse a burst arriving at the end of one second and the start
-// of the next). Callers queue in two FIFO queues; each token goes to the
-// oldest interactive waiter, else to the oldest background one.
+// one at a time (a burst of one: the service counts per second and would
+// refuse a burst arriving at the end of one second and the start of the
+// next). Tokens are scheduled T apart; one handed out by a late timer keeps
+// its scheduled time if it is at most T/lateGrace late, so the next may
+// follow it that much sooner, well inside the service's tolerance of T/2.
+// Callers queue in two FIFO queues; each token goes to the oldest
+// interactive waiter, else to the oldest background one.
 type Limiters struct {
 	scale float64
 
