@@ -273,21 +273,12 @@ func (h *Handlers) jobDetail(r *http.Request, j store.Job) (templates.JobDetail,
 	return d, nil
 }
 
-func (h *Handlers) jobPage(w http.ResponseWriter, r *http.Request) {
-	j, err := h.jobFromURL(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	d, err := h.jobDetail(r, j)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.render(w, r, http.StatusOK, templates.JobPage(h.page(w, r, "jobs.job_title"), d))
-}
+func (h *Handlers) jobPage(w http.ResponseWriter, r *http.Request)     { h.renderJob(w, r, true) }
+func (h *Handlers) jobProgress(w http.ResponseWriter, r *http.Request) { h.renderJob(w, r, false) }
 
-func (h *Handlers) jobProgress(w http.ResponseWriter, r *http.Request) {
+// renderJob shows a job: the whole page, or only its progress region for
+// htmx's polling.
+func (h *Handlers) renderJob(w http.ResponseWriter, r *http.Request, full bool) {
 	j, err := h.jobFromURL(r)
 	if err != nil {
 		h.fail(w, r, err)
@@ -296,6 +287,10 @@ func (h *Handlers) jobProgress(w http.ResponseWriter, r *http.Request) {
 	d, err := h.jobDetail(r, j)
 	if err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	if full {
+		h.render(w, r, http.StatusOK, templates.JobPage(h.page(w, r, "jobs.job_title"), d))
 		return
 	}
 	h.render(w, r, http.StatusOK, templates.JobProgress(d))

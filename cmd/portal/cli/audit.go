@@ -27,11 +27,7 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
-	dataDir, err := prepareDataDir(*data)
-	if err != nil {
-		return err
-	}
-	db, err := store.Open(ctx, databasePath(dataDir), store.Options{})
+	db, _, err := openStore(ctx, *data)
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"resellerportal/store"
 )
 
 // dataFlag adds --data (default PORTAL_DATA, else ./data) to a flag set.
@@ -51,3 +54,12 @@ func prepareDataDir(dir string) (string, error) {
 }
 
 func databasePath(dataDir string) string { return filepath.Join(dataDir, "portal.db") }
+
+// openStore creates the data directory if needed and opens its database.
+func openStore(ctx context.Context, dir string) (db *store.DB, dataDir string, err error) {
+	if dataDir, err = prepareDataDir(dir); err != nil {
+		return nil, "", err
+	}
+	db, err = store.Open(ctx, databasePath(dataDir), store.Options{})
+	return db, dataDir, err
+}

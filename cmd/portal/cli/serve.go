@@ -71,11 +71,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 func serve(ctx context.Context, f serveFlags, getenv func(string) string, stdout io.Writer, logger *slog.Logger) error {
-	dataDir, err := prepareDataDir(f.data)
-	if err != nil {
-		return err
-	}
-	db, err := store.Open(ctx, databasePath(dataDir), store.Options{})
+	db, dataDir, err := openStore(ctx, f.data)
 	if err != nil {
 		return err
 	}

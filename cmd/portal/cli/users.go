@@ -42,11 +42,7 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 	if sub != "list" && username == "" {
 		return fmt.Errorf("user %s: --username is required: %w", sub, errUsage)
 	}
-	dataDir, err := prepareDataDir(*data)
-	if err != nil {
-		return err
-	}
-	db, err := store.Open(ctx, databasePath(dataDir), store.Options{})
+	db, _, err := openStore(ctx, *data)
 	if err != nil {
 		return err
 	}
