@@ -8,6 +8,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Priority says who waits for a call: a person (Interactive) or a job
@@ -41,14 +43,14 @@ func priorityFrom(ctx context.Context) Priority {
 // documented limit. Share one Limiters between every Client in a process so
 // that no two clients of the same credential can together exceed a limit.
 //
-// A budget issues one token per emission interval T = 1/(limit × scale),
-// one at a time (a burst of one: the service counts per second and would
-// refuse a burst arriving at the end of one second and the start of the
-// next). Tokens are scheduled T apart; one handed out by a late timer keeps
-// its scheduled time if it is at most T/lateGrace late, so the next may
-// follow it that much sooner, well inside the service's tolerance of T/2.
-// Callers queue in two FIFO queues; each token goes to the oldest
-// interactive waiter, else to the oldest background one.
+// Each budget's tokens come from a golang.org/x/time/rate limiter at the
+// limit with a burst of one (the service counts per second and would refuse
+// a burst arriving at the end of one second and the start of the next).
+// The limiter cannot choose who gets the next token, so callers queue here
+// in two FIFO queues and each token goes to the oldest interactive waiter,
+// else to the oldest background one. The queue's next token is reserved
+// when the previous one is handed out, so a timer that fires late does not
+// push every later token back.
 type Limiters struct {
 	scale float64
 
@@ -61,34 +63,28 @@ type limiterKey struct {
 	action   string
 }
 
-// lateGrace is the share of an interval by which a late timer may still
-// keep the schedule: timer wake-ups run a little late, and restarting the
-// schedule from the wake-up each time would lose that lateness on every
-// token. A wake-up later than this (a stalled process) restarts the
-// schedule from now, so the budget never catches up with a burst.
-const lateGrace = 10 // 1/lateGrace of an interval
-
-// bucket schedules the tokens of one (credential, action). Its timer is
+// bucket hands out the tokens of one (credential, action). Its timer is
 // armed only while someone waits; nothing runs while it is idle.
 type bucket struct {
 	perSecond float64
-	interval  time.Duration
+	interval  time.Duration // one token's time, for estimates
+	lim       *rate.Limiter
 
-	mu     sync.Mutex
-	next   time.Time    // earliest time of the next token; zero before the first
-	queues [2][]*waiter // FIFO per Priority
-	timer  *time.Timer  // armed while queues are not empty
-	armed  bool
-	calls  int64
-	hour   [60]minuteCount // Record's counts, one slot per minute of the last hour
+	mu      sync.Mutex
+	pending *rate.Reservation // the token reserved for the queue, while the timer runs
+	queues  [2][]*waiter      // FIFO per Priority
+	timer   *time.Timer
+	armed   bool
+	calls   int64
+	hour    [60]minuteCount // Record's counts, one slot per minute of the last hour
 }
 
-// waiter is one caller queued for a token. granted and slot are guarded by
-// the bucket's mutex; ready is closed when the token is granted.
+// waiter is one caller queued for a token. granted and token are guarded
+// by the bucket's mutex; ready is closed when the token is granted.
 type waiter struct {
 	ready   chan struct{}
 	granted bool
-	slot    time.Time // the schedule point of the granted token
+	token   *rate.Reservation // the reservation it was granted, when it came from the timer
 }
 
 type minuteCount struct {
@@ -121,9 +117,11 @@ func (l *Limiters) bucket(secretId, action string) (*bucket, error) {
 	b, ok := l.buckets[key]
 	if !ok {
 		limit := float64(info.PerSecond) * l.scale
-		// Rounded up like the service's own interval, so rounding can
-		// only make us slower than the limit, never faster.
-		b = &bucket{perSecond: limit, interval: time.Duration(math.Ceil(float64(time.Second) / limit))}
+		b = &bucket{
+			perSecond: limit,
+			interval:  time.Duration(math.Ceil(float64(time.Second) / limit)),
+			lim:       rate.NewLimiter(rate.Limit(limit), 1),
+		}
 		l.buckets[key] = b
 	}
 	return b, nil
@@ -146,9 +144,8 @@ func (l *Limiters) Wait(ctx context.Context, secretId, action string) error {
 
 	b.mu.Lock()
 	now := time.Now()
-	if len(b.queues[Interactive]) == 0 && len(b.queues[Background]) == 0 && !now.Before(b.next) {
+	if b.idleLocked() && b.lim.AllowN(now, 1) {
 		b.calls++
-		b.next = now.Add(b.interval)
 		b.mu.Unlock()
 		return nil
 	}
@@ -168,16 +165,23 @@ func (l *Limiters) Wait(ctx context.Context, secretId, action string) error {
 	}
 	b.mu.Lock()
 	if w.granted {
-		// The token came as ctx ended: hand it back rather than lose it.
+		// The token came as ctx ended: hand it on rather than lose it.
 		b.returnLocked(w, time.Now())
 	} else {
 		b.queues[prio] = slices.DeleteFunc(b.queues[prio], func(q *waiter) bool { return q == w })
-		if len(b.queues[Interactive]) == 0 && len(b.queues[Background]) == 0 && b.armed && b.timer.Stop() {
+		if b.idleLocked() && b.armed && b.timer.Stop() {
+			// Nobody waits any more: give the reserved token back.
 			b.armed = false
+			b.pending.CancelAt(time.Now())
+			b.pending = nil
 		}
 	}
 	b.mu.Unlock()
 	return fmt.Errorf("wait for %s rate limit: %w", action, ctx.Err())
+}
+
+func (b *bucket) idleLocked() bool {
+	return len(b.queues[Interactive]) == 0 && len(b.queues[Background]) == 0
 }
 
 // turnLocked is the earliest time a new waiter of priority p can expect its
@@ -187,38 +191,48 @@ func (b *bucket) turnLocked(p Priority, now time.Time) time.Time {
 	if p == Background {
 		ahead += len(b.queues[Background])
 	}
-	first := b.next
-	if first.Before(now) {
-		first = now
-	}
+	first := now.Add(b.untilTokenLocked(now))
 	return first.Add(time.Duration(ahead) * b.interval)
 }
 
-// armLocked grants a token to the first waiter if one is due, and arms the
-// timer for the next token while anyone still waits.
+// untilTokenLocked is how long until the next token is free.
+func (b *bucket) untilTokenLocked(now time.Time) time.Duration {
+	if b.armed {
+		return b.pending.DelayFrom(now)
+	}
+	missing := 1 - b.lim.TokensAt(now)
+	if missing <= 0 {
+		return 0
+	}
+	return time.Duration(math.Ceil(missing / b.perSecond * float64(time.Second)))
+}
+
+// armLocked hands free tokens to waiters and, while anyone still waits,
+// reserves the next token and sets the timer for it.
 func (b *bucket) armLocked(now time.Time) {
-	if !now.Before(b.next) {
-		if w := b.popLocked(); w != nil {
-			slot := now
-			if late := now.Sub(b.next); !b.next.IsZero() && late <= b.interval/lateGrace {
-				slot = b.next
-			}
-			b.grantLocked(w, slot)
+	for !b.armed && !b.idleLocked() {
+		r := b.lim.ReserveN(now, 1)
+		if d := r.DelayFrom(now); d > 0 {
+			b.pending, b.armed = r, true
+			// A new timer each time rather than Reset: the bucket may outlive
+			// the goroutines (and, in tests, the synctest bubble) that made it.
+			b.timer = time.AfterFunc(d, b.tick)
+			return
 		}
+		b.grantLocked(b.popLocked(), r)
 	}
-	if b.armed || (len(b.queues[Interactive]) == 0 && len(b.queues[Background]) == 0) {
-		return
-	}
-	b.armed = true
-	// A new timer each time rather than Reset: the bucket may outlive the
-	// goroutines (and, in tests, the synctest bubble) that created it.
-	b.timer = time.AfterFunc(b.next.Sub(now), b.tick)
 }
 
 func (b *bucket) tick() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.armed = false
+	r := b.pending
+	b.pending = nil
+	if w := b.popLocked(); w != nil {
+		b.grantLocked(w, r)
+	}
+	// A token nobody was left to take is spent: the schedule moves on.
 	b.armLocked(time.Now())
 }
 
@@ -234,27 +248,29 @@ func (b *bucket) popLocked() *waiter {
 	return nil
 }
 
-func (b *bucket) grantLocked(w *waiter, slot time.Time) {
+func (b *bucket) grantLocked(w *waiter, token *rate.Reservation) {
 	w.granted = true
-	w.slot = slot
+	w.token = token
 	b.calls++
-	b.next = slot.Add(b.interval)
 	close(w.ready)
 }
 
-// returnLocked takes back the token of a waiter that left as it was
-// granted: when no token has been issued since, the schedule steps back to
-// that token's slot and the next waiter, if any, gets it now.
+// returnLocked passes on the token of a waiter that left as it was
+// granted: to the next waiter if there is one, else back to the limiter
+// when it is still the moment the token was due.
 func (b *bucket) returnLocked(w *waiter, now time.Time) {
 	b.calls--
-	if b.next.Equal(w.slot.Add(b.interval)) {
-		b.next = w.slot
+	if next := b.popLocked(); next != nil {
+		b.grantLocked(next, w.token)
+		if b.idleLocked() && b.armed && b.timer.Stop() {
+			b.armed = false
+			b.pending.CancelAt(now)
+			b.pending = nil
+		}
+		return
 	}
-	if !b.armed {
-		b.armLocked(now)
-	} else if !now.Before(b.next) && b.timer.Stop() {
-		b.armed = false
-		b.armLocked(now)
+	if w.token != nil {
+		w.token.CancelAt(now)
 	}
 }
 
@@ -330,18 +346,16 @@ func (l *Limiters) States() []LimiterState {
 func (b *bucket) state(now time.Time) LimiterState {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	until := b.untilTokenLocked(now)
 	s := LimiterState{
 		PerSecond:   b.perSecond,
-		InUse:       now.Before(b.next),
+		InUse:       until > 0,
 		Interactive: len(b.queues[Interactive]),
 		Background:  len(b.queues[Background]),
 		Calls:       b.calls,
-		Tokens:      1,
+		Tokens:      1 - min(1, float64(until)/float64(b.interval)),
 	}
 	s.Waiting = int64(s.Interactive + s.Background)
-	if s.InUse {
-		s.Tokens = 1 - float64(b.next.Sub(now))/float64(b.interval)
-	}
 	s.Tokens -= float64(s.Waiting)
 	minute := now.Unix() / 60
 	for _, c := range b.hour {
