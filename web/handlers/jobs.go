@@ -86,11 +86,10 @@ func (h *Handlers) jobsView(r *http.Request, month string) (templates.Jobs, erro
 		return v, err
 	}
 	v.Directory = templates.CacheStatus{Count: n, AsOf: formatTime(oldest), Stale: n > 0 && now.Sub(oldest) > directoryStaleAfter}
-	entries, total, err := h.DB.CacheList(ctx, jobs.CacheBillSummary, month+"/", 1, 0)
+	_, total, err := h.DB.CacheList(ctx, jobs.CacheBillSummary, month+"/", 1, 0)
 	if err != nil {
 		return v, err
 	}
-	_ = entries
 	v.Bills = templates.CacheStatus{Count: total, Total: n}
 	if total > 0 {
 		stale := billsStaleAfter
@@ -109,18 +108,27 @@ func (h *Handlers) jobsView(r *http.Request, month string) (templates.Jobs, erro
 // oldestWithPrefix finds the oldest fetch time among a kind's keys with a prefix.
 func (h *Handlers) oldestWithPrefix(ctx context.Context, kind, prefix string) (time.Time, error) {
 	var oldest time.Time
+	err := h.eachCached(ctx, kind, prefix, func(e store.CacheEntry) {
+		if oldest.IsZero() || e.FetchedAt.Before(oldest) {
+			oldest = e.FetchedAt
+		}
+	})
+	return oldest, err
+}
+
+// eachCached calls fn for every cached entry of a kind whose key has the
+// prefix, a thousand rows at a time.
+func (h *Handlers) eachCached(ctx context.Context, kind, prefix string, fn func(store.CacheEntry)) error {
 	for offset := 0; ; offset += 1000 {
 		list, total, err := h.DB.CacheList(ctx, kind, prefix, 1000, offset)
 		if err != nil {
-			return oldest, err
+			return err
 		}
 		for _, e := range list {
-			if oldest.IsZero() || e.FetchedAt.Before(oldest) {
-				oldest = e.FetchedAt
-			}
+			fn(e)
 		}
 		if offset+len(list) >= total || len(list) == 0 {
-			return oldest, nil
+			return nil
 		}
 	}
 }
@@ -144,9 +152,6 @@ func (h *Handlers) jobRow(ctx context.Context, j store.Job) templates.JobRow {
 		Error: j.Error, CanCancel: j.OwnerID == p.UserID || p.Can(auth.ManageAllJobs),
 	}
 	finished := j.Done + j.Failed + j.Unknown
-	if j.Total > 0 {
-		row.Percent = finished * 100 / j.Total
-	}
 	if j.Status == store.JobRunning && !j.StartedAt.IsZero() && finished > 0 {
 		elapsed := h.Now().Sub(j.StartedAt).Seconds()
 		if elapsed > 0 {
@@ -208,19 +213,13 @@ func (h *Handlers) submit(w http.ResponseWriter, r *http.Request, kind, title st
 // when it has them, else from the partner API.
 func (h *Handlers) customerUins(ctx context.Context) ([]uint64, error) {
 	var uins []uint64
-	for offset := 0; ; offset += 1000 {
-		list, total, err := h.DB.CacheList(ctx, jobs.CacheCustomer, "", 1000, offset)
-		if err != nil {
-			return nil, err
+	err := h.eachCached(ctx, jobs.CacheCustomer, "", func(e store.CacheEntry) {
+		if uin, err := strconv.ParseUint(e.Key, 10, 64); err == nil {
+			uins = append(uins, uin)
 		}
-		for _, e := range list {
-			if uin, err := strconv.ParseUint(e.Key, 10, 64); err == nil {
-				uins = append(uins, uin)
-			}
-		}
-		if offset+len(list) >= total || len(list) == 0 {
-			break
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(uins) > 0 {
 		return uins, nil
