@@ -84,6 +84,15 @@ type Principal struct {
 // Can reports whether the principal holds the permission.
 func (p Principal) Can(perm Permission) bool { return p.Role.Can(perm) }
 
+// OnBehalfOf is the second-level reseller the principal acts for: its UIN
+// for a subagent login, 0 for people who work for the partner itself.
+func (p Principal) OnBehalfOf() uint64 {
+	if p.Role == RoleSubagent {
+		return p.SubagentUin
+	}
+	return 0
+}
+
 // ErrForbidden is returned when a principal may not touch an object.
 var ErrForbidden = errors.New("forbidden")
 

@@ -200,10 +200,12 @@ func (tx *Tx) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
 	return e, nil
 }
 
-// AppendAudit appends e in its own transaction; see Tx.AppendAudit.
+// AppendAudit appends e in its own transaction, whatever becomes of ctx's
+// request (see WriteDetached): an audit row records something that has
+// already happened. See Tx.AppendAudit.
 func (db *DB) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
 	var stored AuditEntry
-	err := db.Write(ctx, func(tx *Tx) error {
+	err := db.WriteDetached(ctx, func(tx *Tx) error {
 		var err error
 		stored, err = tx.AppendAudit(ctx, e)
 		return err

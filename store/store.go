@@ -166,6 +166,20 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	return nil
 }
 
+// detachedWriteTimeout bounds a write that goes on after its caller has gone.
+const detachedWriteTimeout = 30 * time.Second
+
+// WriteDetached is Write for what must be recorded whatever becomes of the
+// request that caused it: the audit row of something that has happened, a
+// job item's intent or outcome. A client that hangs up cancels its
+// request's context; that cancellation does not reach this write (the
+// context's values do), which has its own time limit instead.
+func (db *DB) WriteDetached(ctx context.Context, fn func(tx *Tx) error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), detachedWriteTimeout)
+	defer cancel()
+	return db.Write(ctx, fn)
+}
+
 // readTx runs fn in a read transaction on the read pool, so that several
 // queries see one consistent snapshot.
 func (db *DB) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
