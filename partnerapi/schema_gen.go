@@ -462,8 +462,8 @@ var schemaObjects = map[string][]Member{
 		{Name: "Type", Kind: KindUint64, List: false, Object: "", Required: true, Nullable: false},
 	},
 	"ForceQNResponse": {
-		{Name: "C", Kind: KindInt64, List: false, Object: "", Required: true, Nullable: false},
-		{Name: "M", Kind: KindString, List: false, Object: "", Required: true, Nullable: false},
+		{Name: "C", Kind: KindInt64, List: false, Object: "", Required: false, Nullable: false},
+		{Name: "M", Kind: KindString, List: false, Object: "", Required: false, Nullable: false},
 		{Name: "RequestId", Kind: KindString, List: false, Object: "", Required: false, Nullable: false},
 	},
 	"GetCountryCodesRequest": {},

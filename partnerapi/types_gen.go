@@ -3,598 +3,1440 @@
 package partnerapi
 
 // ActionSummaryOverviewItem is the data object of intlpartnersmgt 2022-09-28.
+// Transaction type details in the customer bill data totaled by payment mode
 type ActionSummaryOverviewItem struct {
-	ActionType       string `json:"ActionType"`
-	ActionTypeName   string `json:"ActionTypeName"`
-	OriginalCost     string `json:"OriginalCost"`
+	// Transaction type code.
+	ActionType string `json:"ActionType"`
+
+	// Transaction type name.
+	ActionTypeName string `json:"ActionTypeName"`
+
+	// Actual total consumption, up to 8 decimal places.
+	OriginalCost string `json:"OriginalCost"`
+
+	// Voucher payment amount, up to 8 decimal places.
 	VoucherPayAmount string `json:"VoucherPayAmount"`
-	TotalCost        string `json:"TotalCost"`
+
+	// Total consumption, up to 8 decimal places.
+	TotalCost string `json:"TotalCost"`
 }
 
 // AllocateCreditPoolRequest is the request object of intlpartnersmgt 2022-09-28.
 type AllocateCreditPoolRequest struct {
-	SubAgentUin int64  `json:"SubAgentUin"`
-	Credit      Amount `json:"Credit"`
+	// Second-level reseller UIN.
+	SubAgentUin int64 `json:"SubAgentUin"`
+
+	// Allocated amount.
+	Credit Amount `json:"Credit"`
 }
 
 // AllocateCreditPoolResponse is the response object of intlpartnersmgt 2022-09-28.
 type AllocateCreditPoolResponse struct {
+	// Current total remaining quota.
 	RemainingCredit Amount `json:"RemainingCredit"`
-	TotalCredit     Amount `json:"TotalCredit"`
-	RequestId       string `json:"RequestId"`
+
+	// Total allocated quota.
+	TotalCredit Amount `json:"TotalCredit"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // AllocateCustomerCreditRequest is the request object of intlpartnersmgt 2022-09-28.
 type AllocateCustomerCreditRequest struct {
+	// Specific value of the credit allocated to the customer
 	AddedCredit Amount `json:"AddedCredit"`
-	ClientUin   uint64 `json:"ClientUin"`
-	Remark      string `json:"Remark,omitzero"`
+
+	// Customer UIN
+	ClientUin uint64 `json:"ClientUin"`
+
+	// Remark
+	Remark string `json:"Remark,omitzero"`
 }
 
 // AllocateCustomerCreditResponse is the response object of intlpartnersmgt 2022-09-28.
 type AllocateCustomerCreditResponse struct {
-	TotalCredit     Amount `json:"TotalCredit"`
+	// The updated total credit
+	TotalCredit Amount `json:"TotalCredit"`
+
+	// The updated available credit
 	RemainingCredit Amount `json:"RemainingCredit"`
-	RequestId       string `json:"RequestId"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // ApproveClientApplyRequest is the request object of intlpartnersmgt 2022-09-28.
 type ApproveClientApplyRequest struct {
-	ClientUin    int64  `json:"ClientUin"`
-	ApproveType  string `json:"ApproveType"`
+	// Sub-customer uin.
+	ClientUin int64 `json:"ClientUin"`
+
+	// Approval type. only supports pass and reject.
+	ApproveType string `json:"ApproveType"`
+
+	// Reason for rejection. required only when approvetype is reject.
 	RejectReason string `json:"RejectReason,omitzero"`
 }
 
 // ApproveClientApplyResponse is the response object of intlpartnersmgt 2022-09-28.
 type ApproveClientApplyResponse struct {
+	// RequestId identifies the request; quote it to Tencent Cloud support.
 	RequestId string `json:"RequestId"`
 }
 
 // ApproveSubAgentApplyRequest is the request object of intlpartnersmgt 2022-09-28.
 type ApproveSubAgentApplyRequest struct {
-	SubAgentUin  int64  `json:"SubAgentUin"`
-	ApproveType  string `json:"ApproveType"`
+	// Second-level reseller UIN.
+	SubAgentUin int64 `json:"SubAgentUin"`
+
+	// Approval type. Only pass and reject are supported.
+	ApproveType string `json:"ApproveType"`
+
+	// Reason for rejection. Fill in only when ApproveType is reject.
 	RejectReason string `json:"RejectReason,omitzero"`
 }
 
 // ApproveSubAgentApplyResponse is the response object of intlpartnersmgt 2022-09-28.
 type ApproveSubAgentApplyResponse struct {
+	// RequestId identifies the request; quote it to Tencent Cloud support.
 	RequestId string `json:"RequestId"`
 }
 
 // BillDetailData is the data object of intlpartnersmgt 2022-09-28.
+// Customer bill details
 type BillDetailData struct {
-	PayerAccountId                int64  `json:"PayerAccountId"`
-	OwnerAccountId                int64  `json:"OwnerAccountId"`
-	OperatorAccountId             int64  `json:"OperatorAccountId"`
-	ProductName                   string `json:"ProductName"`
-	BillingMode                   string `json:"BillingMode"`
-	ProjectName                   string `json:"ProjectName"`
-	Region                        string `json:"Region"`
-	AvailabilityZone              string `json:"AvailabilityZone"`
-	InstanceId                    string `json:"InstanceId"`
-	InstanceName                  string `json:"InstanceName"`
-	SubProductName                string `json:"SubProductName"`
-	TransactionType               string `json:"TransactionType"`
-	TransactionId                 string `json:"TransactionId"`
-	TransactionTime               string `json:"TransactionTime"`
-	UsageStartTime                string `json:"UsageStartTime"`
-	UsageEndTime                  string `json:"UsageEndTime"`
-	ComponentType                 string `json:"ComponentType"`
-	ComponentName                 string `json:"ComponentName"`
-	ComponentListPrice            string `json:"ComponentListPrice"`
+	// reseller account.
+	PayerAccountId int64 `json:"PayerAccountId"`
+
+	// Subaccount.
+	OwnerAccountId int64 `json:"OwnerAccountId"`
+
+	// Operator account.
+	OperatorAccountId int64 `json:"OperatorAccountId"`
+
+	// Product name.
+	ProductName string `json:"ProductName"`
+
+	// Billing mode
+	// Monthly subscription (annual and monthly).
+	// Pay-As-You-Go resources.
+	// Standard ri reserved instance.
+	BillingMode string `json:"BillingMode"`
+
+	// Project name.
+	ProjectName string `json:"ProjectName"`
+
+	// Resource region.
+	Region string `json:"Region"`
+
+	// Resource available zone.
+	AvailabilityZone string `json:"AvailabilityZone"`
+
+	// Instance id.
+	InstanceId string `json:"InstanceId"`
+
+	// Instance name.
+	InstanceName string `json:"InstanceName"`
+
+	// Sub-Product name
+	SubProductName string `json:"SubProductName"`
+
+	// Settlement type.
+	TransactionType string `json:"TransactionType"`
+
+	// Transaction id.
+	TransactionId string `json:"TransactionId"`
+
+	// Settlement time.
+	TransactionTime string `json:"TransactionTime"`
+
+	// Resource start time.
+	UsageStartTime string `json:"UsageStartTime"`
+
+	// Resource end usage time.
+	UsageEndTime string `json:"UsageEndTime"`
+
+	// Component.
+	ComponentType string `json:"ComponentType"`
+
+	// Component name.
+	ComponentName string `json:"ComponentName"`
+
+	// Component list price.
+	ComponentListPrice string `json:"ComponentListPrice"`
+
+	// Price unit.
 	ComponentPriceMeasurementUnit string `json:"ComponentPriceMeasurementUnit"`
-	ComponentUsage                string `json:"ComponentUsage"`
-	ComponentUsageUnit            string `json:"ComponentUsageUnit"`
-	UsageDuration                 string `json:"UsageDuration"`
-	DurationUnit                  string `json:"DurationUnit"`
-	OriginalCost                  string `json:"OriginalCost"`
-	DiscountRate                  string `json:"DiscountRate"`
-	Currency                      string `json:"Currency"`
-	TotalAmountAfterDiscount      string `json:"TotalAmountAfterDiscount"`
-	VoucherDeduction              string `json:"VoucherDeduction"`
-	TotalCost                     string `json:"TotalCost"`
-	Id                            string `json:"Id"`
-	CustomerDiscountRate          string `json:"CustomerDiscountRate"`
+
+	// Component usage.
+	ComponentUsage string `json:"ComponentUsage"`
+
+	// Component usage unit.
+	ComponentUsageUnit string `json:"ComponentUsageUnit"`
+
+	// Resource usage duration.
+	UsageDuration string `json:"UsageDuration"`
+
+	// duration unit.
+	DurationUnit string `json:"DurationUnit"`
+
+	// Total original price.
+	// Original cost = component list price * component usage * usage duration.
+	OriginalCost string `json:"OriginalCost"`
+
+	// Discount (default is 1) - abandoned.
+	DiscountRate string `json:"DiscountRate"`
+
+	// Currency.
+	Currency string `json:"Currency"`
+
+	// Total cost after discount.
+	TotalAmountAfterDiscount string `json:"TotalAmountAfterDiscount"`
+
+	// Voucher deduction amount.
+	VoucherDeduction string `json:"VoucherDeduction"`
+
+	// = Total Amount After Discount - Voucher Deduction
+	TotalCost string `json:"TotalCost"`
+
+	// Identifier (id).
+	Id string `json:"Id"`
+
+	// customer discount rate. The discount rate applied to the reseller's
+	// customer, which set by reseller, default value equal to 1.
+	CustomerDiscountRate string `json:"CustomerDiscountRate"`
 }
 
 // BillQueryFilterMsg is the data object of intlpartnersmgt 2022-09-28.
+// Query condition content kv format for bills
 type BillQueryFilterMsg struct {
-	Key   string `json:"Key"`
+	// Query condition key: various codes
+	// Note: This field may return null, indicating that no valid values can be
+	// obtained.
+	Key string `json:"Key"`
+
+	// Query condition value: Display name
+	// Note: This field may return null, indicating that no valid values can be
+	// obtained.
 	Value string `json:"Value"`
 }
 
 // BusinessInfo is the data object of intlpartnersmgt 2022-09-28.
+// Product information
 type BusinessInfo struct {
+	// Product name.
 	BusinessCodeName string `json:"BusinessCodeName"`
-	BusinessCode     string `json:"BusinessCode"`
-	OriginalCost     string `json:"OriginalCost"`
+
+	// Product code.
+	BusinessCode string `json:"BusinessCode"`
+
+	// Original price.
+	OriginalCost string `json:"OriginalCost"`
+
+	// Voucher amount.
 	VoucherPayAmount string `json:"VoucherPayAmount"`
-	RICost           string `json:"RICost"`
-	TotalCost        string `json:"TotalCost"`
+
+	// RI deduction.
+	RICost string `json:"RICost"`
+
+	// Total amount.
+	TotalCost string `json:"TotalCost"`
 }
 
 // BusinessSummaryOverviewItem is the data object of intlpartnersmgt 2022-09-28.
+// Product details in the customer bill data totaled by product
 type BusinessSummaryOverviewItem struct {
-	BusinessCode     string `json:"BusinessCode"`
+	// Product code.
+	BusinessCode string `json:"BusinessCode"`
+
+	// Product name.
 	BusinessCodeName string `json:"BusinessCodeName"`
-	OriginalCost     string `json:"OriginalCost"`
+
+	// List price, keep 8 decimal places.
+	OriginalCost string `json:"OriginalCost"`
+
+	// Voucher payment amount, keep 8 decimal places.
 	VoucherPayAmount string `json:"VoucherPayAmount"`
-	TotalCost        string `json:"TotalCost"`
+
+	// Consumption amount, keep 8 decimal places.
+	TotalCost string `json:"TotalCost"`
 }
 
 // CostAnalyzeDimensionData is the data object of intlpartnersmgt 2022-09-28.
+// Cost analysis dimension data
 type CostAnalyzeDimensionData struct {
-	TotalCount       int64              `json:"TotalCount"`
-	SumCost          string             `json:"SumCost"`
+	// Total number of entries by dimension statistics
+	TotalCount int64 `json:"TotalCount"`
+
+	// Sum value
+	SumCost string `json:"SumCost"`
+
+	// Total amount by date dimension
 	PeriodItemDetail []PeriodItemDetail `json:"PeriodItemDetail"`
 }
 
 // CostAnalyzeFilter is the data object of intlpartnersmgt 2022-09-28.
+// Cost analysis filter input
 type CostAnalyzeFilter struct {
-	BusinessIn   []string `json:"BusinessIn,omitzero"`
-	ProductIn    []string `json:"ProductIn,omitzero"`
-	RegionIn     []string `json:"RegionIn,omitzero"`
+	// Contains product code
+	// Note: This field may return null, indicating that no valid values can be
+	// obtained.
+	BusinessIn []string `json:"BusinessIn,omitzero"`
+
+	// Contains sub-product code
+	// Note: This field may return null, indicating that no valid values can be
+	// obtained.
+	ProductIn []string `json:"ProductIn,omitzero"`
+
+	// Contains region id
+	// Note: This field may return null, indicating that no valid values can be
+	// obtained.
+	RegionIn []string `json:"RegionIn,omitzero"`
+
+	// Contains transaction type
+	// Note: This field may return null, indicating that no valid values can be
+	// obtained.
 	ActionTypeIn []string `json:"ActionTypeIn,omitzero"`
-	PayModeIn    []string `json:"PayModeIn,omitzero"`
-	ProjectIn    []string `json:"ProjectIn,omitzero"`
-	PayerUinIn   []string `json:"PayerUinIn,omitzero"`
-	TagKey       string   `json:"TagKey,omitzero"`
-	TagIn        []string `json:"TagIn,omitzero"`
-	ZoneIn       []string `json:"ZoneIn,omitzero"`
-	OwnerUinIn   []string `json:"OwnerUinIn,omitzero"`
-	ComponentIn  []string `json:"ComponentIn,omitzero"`
-	ItemIn       []string `json:"ItemIn,omitzero"`
-	ResourceIn   []string `json:"ResourceIn,omitzero"`
+
+	// Includes payment mode
+	// Note: This field may return null, indicating that no valid values can be
+	// obtained.
+	PayModeIn []string `json:"PayModeIn,omitzero"`
+
+	// Include project name
+	// Note: This field may return null, indicating that no valid values can be
+	// obtained.
+	ProjectIn []string `json:"ProjectIn,omitzero"`
+
+	// Contains payer uin
+	// Note: This field may return null, indicating that no valid values can be
+	// obtained.
+	PayerUinIn []string `json:"PayerUinIn,omitzero"`
+
+	// Tag key.
+	// Note: This field may return null, indicating that no valid values can be
+	// obtained.
+	TagKey string `json:"TagKey,omitzero"`
+
+	// Tag value list
+	// Note: This field may return null, indicating that no valid values can be
+	// obtained.
+	TagIn []string `json:"TagIn,omitzero"`
+
+	// Contains availability zones
+	// Note: This field may return null, indicating that no valid values can be
+	// obtained.
+	ZoneIn []string `json:"ZoneIn,omitzero"`
+
+	// Owner uin
+	OwnerUinIn []string `json:"OwnerUinIn,omitzero"`
+
+	// Component type info
+	ComponentIn []string `json:"ComponentIn,omitzero"`
+
+	// Component name
+	ItemIn []string `json:"ItemIn,omitzero"`
+
+	// Resource id information
+	ResourceIn []string `json:"ResourceIn,omitzero"`
 }
 
 // CostAnalyzeFilterDetail is the data object of intlpartnersmgt 2022-09-28.
+// Advanced filtering for cost analysis
 type CostAnalyzeFilterDetail struct {
-	Business   []BillQueryFilterMsg `json:"Business"`
-	Region     []BillQueryFilterMsg `json:"Region"`
-	Zone       []BillQueryFilterMsg `json:"Zone"`
+	// Product key-value pair.
+	// Note: This field may return null, indicating that no valid values can be
+	// obtained.
+	Business []BillQueryFilterMsg `json:"Business"`
+
+	// Region key-value pair
+	// Note: This field may return null, indicating that no valid values can be
+	// obtained.
+	Region []BillQueryFilterMsg `json:"Region"`
+
+	// Availability zone key-value pair
+	// Note: This field may return null, indicating that no valid values can be
+	// obtained.
+	Zone []BillQueryFilterMsg `json:"Zone"`
+
+	// Transaction type key-value pair
+	// Note: This field may return null, indicating that no valid values can be
+	// obtained.
 	ActionType []BillQueryFilterMsg `json:"ActionType"`
-	PayMode    []BillQueryFilterMsg `json:"PayMode"`
-	Project    []BillQueryFilterMsg `json:"Project"`
-	PayerUin   []BillQueryFilterMsg `json:"PayerUin"`
-	OwnerUin   []BillQueryFilterMsg `json:"OwnerUin"`
+
+	// Key-value pair of payment mode
+	// Note: This field may return null, indicating that no valid values can be
+	// obtained.
+	PayMode []BillQueryFilterMsg `json:"PayMode"`
+
+	// Project key-value pair
+	// Note: This field may return null, indicating that no valid values can be
+	// obtained.
+	Project []BillQueryFilterMsg `json:"Project"`
+
+	// Payer uin information
+	// Note: This field may return null, indicating that no valid values can be
+	// obtained.
+	PayerUin []BillQueryFilterMsg `json:"PayerUin"`
+
+	// Sub-account uin information
+	OwnerUin []BillQueryFilterMsg `json:"OwnerUin"`
 }
 
 // CountryCodeItem is the data object of intlpartnersmgt 2022-09-28.
+// Element type of the GetCountryCodes API
 type CountryCodeItem struct {
+	// Country/region name in English
 	EnName string `json:"EnName"`
-	Name   string `json:"Name"`
-	IOS2   string `json:"IOS2"`
-	IOS3   string `json:"IOS3"`
-	Code   string `json:"Code"`
+
+	// Country/region name in Chinese
+	Name string `json:"Name"`
+
+	// ISO2 standard country/region code
+	IOS2 string `json:"IOS2"`
+
+	// ISO3 standard country/region code
+	IOS3 string `json:"IOS3"`
+
+	// International dialing code
+	Code string `json:"Code"`
 }
 
 // CreateAccountRequest is the request object of intlpartnersmgt 2022-09-28.
 type CreateAccountRequest struct {
-	AccountType     string `json:"AccountType"`
-	Mail            string `json:"Mail"`
-	Password        string `json:"Password"`
+	// Account type of a new customer.
+	// Valid values: personal, company.
+	AccountType string `json:"AccountType"`
+
+	// Registered email address, which should be valid and correct.
+	// such as "account@qq.com"
+	Mail string `json:"Mail"`
+
+	// Account password.
+	// Length limit: 8-20 characters
+	// A password must contain numbers, letters, and symbols (!@#$%^&*()). Space is
+	// not allowed.
+	Password string `json:"Password"`
+
+	// The confirmed password, which must be the same as that entered in the
+	// Password field.
 	ConfirmPassword string `json:"ConfirmPassword"`
-	PhoneNum        string `json:"PhoneNum"`
-	CountryCode     string `json:"CountryCode"`
-	Area            string `json:"Area"`
-	VerifyCode      string `json:"VerifyCode"`
-	TradeOne        string `json:"TradeOne"`
-	TradeTwo        string `json:"TradeTwo"`
-	Extended        string `json:"Extended,omitzero"`
-	CustomerName    string `json:"CustomerName,omitzero"`
+
+	// Customer's mobile number.
+	// The caller needs to ensure the validity and correctness of the mobile
+	// number. A global mobile number within a range of 1-32 digits is allowed.
+	// The system will perform binding limit verification of the mobile number you
+	// provide, allowing a maximum of 5 accounts per mobile number.
+	PhoneNum string `json:"PhoneNum"`
+
+	// Customer's country/region code, which can be obtained via the
+	// GetCountryCodes API
+	// (https://www.tencentcloud.com/document/product/1085/51416), such as "852".
+	// Parameter value is not allowed to be 7,380,86.
+	CountryCode string `json:"CountryCode"`
+
+	// Customer's ISO2 standard country/region code, which can be obtained via the
+	// GetCountryCodes API
+	// (https://www.tencentcloud.com/document/product/1085/51416). It should
+	// correspond to the CountryCode field, such as HK.
+	Area string `json:"Area"`
+
+	// VerifyCode. This parameter is required.
+	// Use the SendVerifyCode API
+	// (https://www.tencentcloud.com/document/product/1085/65907) to obtain the
+	// verifycode.The SendVerifyCode API sends a 6-digit verifycode to your
+	// specified mobile number via SMS. After receiving it, you need to pass it
+	// along with other parameters.
+	VerifyCode string `json:"VerifyCode"`
+
+	// Layer-1 industry id. This is a required item and can be obtained via the
+	// GetTradeConfigList API
+	// (https://www.tencentcloud.com/zh/document/product/1085/68181),
+	// such as "kghy_01".
+	TradeOne string `json:"TradeOne"`
+
+	// Layer-2 industry id. This is a required item and can be obtained via the
+	// GetTradeConfigList API
+	// (https://www.tencentcloud.com/zh/document/product/1085/68181),
+	// such as "kghy_0101"
+	TradeTwo string `json:"TradeTwo"`
+
+	// Extension field, which is left empty by default.
+	Extended string `json:"Extended,omitzero"`
+
+	// For individual customers, fill in the name. for corporate customers, fill in
+	// the full company name.Constraints:
+	// 1. Length: 2~200 characters
+	// 2. Customer name cannot be pure numbers
+	CustomerName string `json:"CustomerName,omitzero"`
 }
 
 // CreateAccountResponse is the response object of intlpartnersmgt 2022-09-28.
 type CreateAccountResponse struct {
-	Uin       string `json:"Uin"`
-	Reason    string `json:"Reason"`
+	// Account UIN
+	Uin string `json:"Uin"`
+
+	// Binding Results
+	Reason string `json:"Reason"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
 	RequestId string `json:"RequestId"`
 }
 
 // CreateAndSendClientInvitationMailRequest is the request object of intlpartnersmgt 2022-09-28.
 type CreateAndSendClientInvitationMailRequest struct {
-	Email          string `json:"Email"`
+	// Email address that receives the customer invitation link.
+	Email string `json:"Email"`
+
+	// Invite a role.
+	// Note: if no value is passed, it defaults to the sub - customer.
+	// Client: customer.
+	// SubAgent: second-level reseller.
 	InvitationRole string `json:"InvitationRole,omitzero"`
-	MaterialUrl    string `json:"MaterialUrl,omitzero"`
+
+	// Specifies the application material.
+	// Note: this field takes effect only in the scenario of inviting a
+	// second-level reseller.
+	MaterialUrl string `json:"MaterialUrl,omitzero"`
 }
 
 // CreateAndSendClientInvitationMailResponse is the response object of intlpartnersmgt 2022-09-28.
 type CreateAndSendClientInvitationMailResponse struct {
+	// Specifies the invitation link for the customer.
 	InvitationLink string `json:"InvitationLink"`
-	RequestId      string `json:"RequestId"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // CustomerBillDetailData is the data object of intlpartnersmgt 2022-09-28.
+// Customer bill details
 type CustomerBillDetailData struct {
-	PayerAccountId                int64     `json:"PayerAccountId"`
-	OwnerAccountId                int64     `json:"OwnerAccountId"`
-	OperatorAccountId             int64     `json:"OperatorAccountId"`
-	ProductName                   string    `json:"ProductName"`
-	BillingMode                   string    `json:"BillingMode"`
-	ProjectName                   string    `json:"ProjectName"`
-	Region                        string    `json:"Region"`
-	AvailabilityZone              string    `json:"AvailabilityZone"`
-	InstanceId                    string    `json:"InstanceId"`
-	InstanceName                  string    `json:"InstanceName"`
-	SubProductName                string    `json:"SubProductName"`
-	TransactionType               string    `json:"TransactionType"`
-	TransactionId                 string    `json:"TransactionId"`
-	TransactionTime               string    `json:"TransactionTime"`
-	UsageStartTime                string    `json:"UsageStartTime"`
-	UsageEndTime                  string    `json:"UsageEndTime"`
-	ComponentType                 string    `json:"ComponentType"`
-	ComponentName                 string    `json:"ComponentName"`
-	ComponentListPrice            string    `json:"ComponentListPrice"`
-	ComponentPriceMeasurementUnit string    `json:"ComponentPriceMeasurementUnit"`
-	ComponentUsage                string    `json:"ComponentUsage"`
-	ComponentUsageUnit            string    `json:"ComponentUsageUnit"`
-	UsageDuration                 string    `json:"UsageDuration"`
-	DurationUnit                  string    `json:"DurationUnit"`
-	OriginalCost                  string    `json:"OriginalCost"`
-	Currency                      string    `json:"Currency"`
-	TotalCost                     string    `json:"TotalCost"`
-	Id                            string    `json:"Id"`
-	Tags                          []TagInfo `json:"Tags"`
+	// Distributor account.
+	PayerAccountId int64 `json:"PayerAccountId"`
+
+	// Sub-Customer account.
+	OwnerAccountId int64 `json:"OwnerAccountId"`
+
+	// Operator account.
+	OperatorAccountId int64 `json:"OperatorAccountId"`
+
+	// Product name.
+	ProductName string `json:"ProductName"`
+
+	// Billing mode
+	// Monthly subscription.
+	// Pay-As-You-Go resources.
+	// Standard ri reserved instances.
+	BillingMode string `json:"BillingMode"`
+
+	// Project name.
+	ProjectName string `json:"ProjectName"`
+
+	// Resource region.
+	Region string `json:"Region"`
+
+	// Resource availability zone.
+	AvailabilityZone string `json:"AvailabilityZone"`
+
+	// Instance id.
+	InstanceId string `json:"InstanceId"`
+
+	// Instance name.
+	InstanceName string `json:"InstanceName"`
+
+	// Sub-Product name
+	SubProductName string `json:"SubProductName"`
+
+	// Settlement type.
+	TransactionType string `json:"TransactionType"`
+
+	// Transaction flow id.
+	TransactionId string `json:"TransactionId"`
+
+	// Settlement time.
+	TransactionTime string `json:"TransactionTime"`
+
+	// Resource start time.
+	UsageStartTime string `json:"UsageStartTime"`
+
+	// Resource end time.
+	UsageEndTime string `json:"UsageEndTime"`
+
+	// Component.
+	ComponentType string `json:"ComponentType"`
+
+	// Component name.
+	ComponentName string `json:"ComponentName"`
+
+	// Component list price.
+	ComponentListPrice string `json:"ComponentListPrice"`
+
+	// Price unit.
+	ComponentPriceMeasurementUnit string `json:"ComponentPriceMeasurementUnit"`
+
+	// Component usage.
+	ComponentUsage string `json:"ComponentUsage"`
+
+	// Component usage unit.
+	ComponentUsageUnit string `json:"ComponentUsageUnit"`
+
+	// Resource usage duration.
+	UsageDuration string `json:"UsageDuration"`
+
+	// duration unit.
+	DurationUnit string `json:"DurationUnit"`
+
+	// Total original price.
+	// Original cost = component list price * component usage * usage duration.
+	OriginalCost string `json:"OriginalCost"`
+
+	// Currency.
+	Currency string `json:"Currency"`
+
+	// = Total Amount After Discount - Voucher Deduction
+	TotalCost string `json:"TotalCost"`
+
+	// Id identifier.
+	Id string `json:"Id"`
+
+	// Tag information.
+	Tags []TagInfo `json:"Tags"`
 }
 
 // DescribeBillDetailRequest is the request object of intlpartnersmgt 2022-09-28.
 type DescribeBillDetailRequest struct {
-	Month      string `json:"Month"`
-	PageSize   int64  `json:"PageSize"`
-	Page       int64  `json:"Page"`
-	PayMode    string `json:"PayMode,omitzero"`
+	// Inquiry month, in the format of YYYY-MM, such as 2023-01
+	Month string `json:"Month"`
+
+	// Page parameter: number of entries per page. Value range: [1, 200]
+	PageSize int64 `json:"PageSize"`
+
+	// Page parameter: current page number. The minimum value is 1.
+	Page int64 `json:"Page"`
+
+	// Billing mode. Valid values: prePay (Monthly subscription) and postPay
+	// (Pay-As-You-Go resources)
+	PayMode string `json:"PayMode,omitzero"`
+
+	// Transaction type. Valid values: prepay_purchase (Purchase), prepay_renew
+	// (Renewal), prepay_modify (Upgrade/Downgrade), prepay_return ( Monthly
+	// subscription refund), postpay_deduct (Pay-as-you-go), postpay_deduct_h
+	// (Hourly settlement), postpay_deduct_d (Daily settlement), postpay_deduct_m
+	// (Monthly settlement), offline_deduct (Offline project deduction),
+	// online_deduct (Offline product deduction), recon_deduct (Adjustment -
+	// deduction), recon_increase (Adjustment - compensation), ripay_purchase
+	// (One-off RI Fee), postpay_deduct_s (Spot), ri_hour_pay (Hourly RI fee),
+	// prePurchase (New monthly subscription), preRenew (Monthly subscription
+	// renewal), preUpgrade (Upgrade/Downgrade), preDowngrade (Upgrade/Downgrade),
+	// svp_hour_pay (Hourly Savings Plan fee), recon_guarantee (Minimum spend
+	// deduction), pre_purchase (New monthly subscription), pre_renew (Monthly
+	// subscription renewal), pre_upgrade (Upgrade/Downgrade), pre_downgrade
+	// (Upgrade/Downgrade)
 	ActionType string `json:"ActionType,omitzero"`
 }
 
 // DescribeBillDetailResponse is the response object of intlpartnersmgt 2022-09-28.
 type DescribeBillDetailResponse struct {
+	// Data details.
 	DetailSet []CustomerBillDetailData `json:"DetailSet"`
-	Total     int64                    `json:"Total"`
-	RequestId string                   `json:"RequestId"`
+
+	// Total number of entries.
+	Total int64 `json:"Total"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // DescribeBillDownloadUrlRequest is the request object of intlpartnersmgt 2022-09-28.
 type DescribeBillDownloadUrlRequest struct {
-	Month    string `json:"Month"`
+	// The month to which the bill belongs, formatted as YYYY-MM; the earliest
+	// month available for query is June, 2022. Current month's billing data may be
+	// inaccurate; please download the current month's bill after it is generated
+	// at 1:00 on the 5th of the next month.
+	Month string `json:"Month"`
+
+	// Type of bill. Valid values: L2 or L3
 	FileType string `json:"FileType"`
 }
 
 // DescribeBillDownloadUrlResponse is the response object of intlpartnersmgt 2022-09-28.
 type DescribeBillDownloadUrlResponse struct {
+	// File download link, with a file validity period of 1 hour
 	DownloadUrl string `json:"DownloadUrl"`
-	Ready       int64  `json:"Ready"`
-	RequestId   string `json:"RequestId"`
+
+	// File generation status. 0: generating; 1: generated.
+	Ready int64 `json:"Ready"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // DescribeBillSummaryByPayModeRequest is the request object of intlpartnersmgt 2022-09-28.
 type DescribeBillSummaryByPayModeRequest struct {
-	BillMonth   string `json:"BillMonth"`
-	CustomerUin int64  `json:"CustomerUin"`
+	// Bill month in the format of "yyyy-MM"
+	BillMonth string `json:"BillMonth"`
+
+	// Customer UIN
+	CustomerUin int64 `json:"CustomerUin"`
 }
 
 // DescribeBillSummaryByPayModeResponse is the response object of intlpartnersmgt 2022-09-28.
 type DescribeBillSummaryByPayModeResponse struct {
+	// Get the payment mode details of the sub-customer bill summary through the
+	// api.
 	SummaryOverview []PayModeSummaryOverviewItem `json:"SummaryOverview"`
-	RequestId       string                       `json:"RequestId"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // DescribeBillSummaryByProductRequest is the request object of intlpartnersmgt 2022-09-28.
 type DescribeBillSummaryByProductRequest struct {
-	BillMonth   string `json:"BillMonth"`
-	CustomerUin int64  `json:"CustomerUin"`
+	// Bill month in the format of "yyyy-MM"
+	BillMonth string `json:"BillMonth"`
+
+	// Customer UIN
+	CustomerUin int64 `json:"CustomerUin"`
 }
 
 // DescribeBillSummaryByProductResponse is the response object of intlpartnersmgt 2022-09-28.
 type DescribeBillSummaryByProductResponse struct {
+	// Detailed information of product dimension.
 	SummaryOverview []BusinessSummaryOverviewItem `json:"SummaryOverview"`
-	RequestId       string                        `json:"RequestId"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // DescribeBillSummaryByRegionRequest is the request object of intlpartnersmgt 2022-09-28.
 type DescribeBillSummaryByRegionRequest struct {
-	BillMonth   string `json:"BillMonth"`
-	CustomerUin int64  `json:"CustomerUin"`
+	// Bill month in the format of "yyyy-MM"
+	BillMonth string `json:"BillMonth"`
+
+	// Customer UIN
+	CustomerUin int64 `json:"CustomerUin"`
 }
 
 // DescribeBillSummaryByRegionResponse is the response object of intlpartnersmgt 2022-09-28.
 type DescribeBillSummaryByRegionResponse struct {
+	// Get the region details of the customer bill data totaled by region through
+	// the api.
 	SummaryOverview []RegionSummaryOverviewItem `json:"SummaryOverview"`
-	RequestId       string                      `json:"RequestId"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // DescribeBillSummaryRequest is the request object of intlpartnersmgt 2022-09-28.
 type DescribeBillSummaryRequest struct {
-	Month     string   `json:"Month"`
-	GroupType string   `json:"GroupType"`
-	TagKey    []string `json:"TagKey,omitzero"`
+	// The month to which the bill belongs, formatted as YYYY-MM.
+	Month string `json:"Month"`
+
+	// Billing dimension. Optional parameters: product, project, tag
+	GroupType string `json:"GroupType"`
+
+	// Tag value list
+	TagKey []string `json:"TagKey,omitzero"`
 }
 
 // DescribeBillSummaryResponse is the response object of intlpartnersmgt 2022-09-28.
 type DescribeBillSummaryResponse struct {
+	// Detailed summary by billing dimension.
 	SummaryDetail []SummaryDetails `json:"SummaryDetail"`
-	RequestId     string           `json:"RequestId"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // DescribeCustomerBillDetailByDayRequest is the request object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerBillDetailByDayRequest struct {
-	CustomerUin int64  `json:"CustomerUin"`
-	Date        string `json:"Date"`
+	// Sub-account UIN.
+	// Such as "10000000001"
+	CustomerUin int64 `json:"CustomerUin"`
+
+	// Date.
+	// Such as" 2025-06-25".
+	// Please note: Historical daily bill dated before "2025-06-01",cannot be
+	// queried.
+	Date string `json:"Date"`
 }
 
 // DescribeCustomerBillDetailByDayResponse is the response object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerBillDetailByDayResponse struct {
+	// Total spending.
 	TotalCost string `json:"TotalCost"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
 	RequestId string `json:"RequestId"`
 }
 
 // DescribeCustomerBillDetailRequest is the request object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerBillDetailRequest struct {
+	// Sub-account UIN.
 	CustomerUin uint64 `json:"CustomerUin"`
-	Month       string `json:"Month"`
-	PageSize    int64  `json:"PageSize"`
-	Page        int64  `json:"Page"`
-	PayMode     string `json:"PayMode,omitzero"`
-	ActionType  string `json:"ActionType,omitzero"`
+
+	// Inquiry month, in the format of YYYY-MM, such as 2023-01.
+	Month string `json:"Month"`
+
+	// Page parameter: number of entries per page. Value range: [1, 200]
+	PageSize int64 `json:"PageSize"`
+
+	// Page parameter: current page number. The minimum value is 1.
+	Page int64 `json:"Page"`
+
+	// Billing mode. Valid values:
+	// prePay (Monthly subscription)
+	// postPay (Pay-As-You-Go resources)
+	PayMode string `json:"PayMode,omitzero"`
+
+	// Transaction type. Valid values:
+	// prepay_purchase (Purchase)
+	// prepay_renew (Renewal)
+	// prepay_modify (Upgrade/Downgrade)
+	// prepay_return ( Monthly subscription refund)
+	// postpay_deduct (Pay-as-you-go)
+	// postpay_deduct_h (Hourly settlement)
+	// postpay_deduct_d (Daily settlement)
+	// postpay_deduct_m (Monthly settlement)
+	// offline_deduct (Offline project deduction)
+	// online_deduct (Offline product deduction)
+	// recon_deduct (Adjustment - deduction)
+	// recon_increase (Adjustment - compensation)
+	// ripay_purchase (One-off RI Fee)
+	// postpay_deduct_s (Spot)
+	// ri_hour_pay (Hourly RI fee)
+	// prePurchase (New monthly subscription)
+	// preRenew (Monthly subscription renewal)
+	// preUpgrade (Upgrade/Downgrade)
+	// preDowngrade (Upgrade/Downgrade)
+	// svp_hour_pay (Hourly Savings Plan fee)
+	// recon_guarantee (Minimum spend deduction)
+	// pre_purchase (New monthly subscription)
+	// pre_renew (Monthly subscription renewal)
+	// pre_upgrade (Upgrade/Downgrade)
+	// pre_downgrade (Upgrade/Downgrade)
+	ActionType string `json:"ActionType,omitzero"`
+
+	// Payment status
+	// 0: not distinguished
+	// 1: paid
+	// 2: unpaid
 	IsConfirmed string `json:"IsConfirmed,omitzero"`
 }
 
 // DescribeCustomerBillDetailResponse is the response object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerBillDetailResponse struct {
-	Total     int64            `json:"Total"`
+	// Total number of data entries
+	Total int64 `json:"Total"`
+
+	// Data detailsNote: This field may return null, indicating that no valid
+	// values can be obtained.
 	DetailSet []BillDetailData `json:"DetailSet"`
-	RequestId string           `json:"RequestId"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // DescribeCustomerBillDownloadUrlRequest is the request object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerBillDownloadUrlRequest struct {
-	Month           string `json:"Month"`
-	FileType        string `json:"FileType"`
+	// The month to which the bill belongs, formatted as yyyy-mm; the earliest
+	// month available for query is june, 2022. current month's billing data may be
+	// inaccurate; please download the current month's bill after it is generated
+	// at 1:00 on the 5th of the next month.
+	Month string `json:"Month"`
+
+	// Bill type. valid values: [billResource, billDetail, billResourcePack,
+	// billDetailPack]. billResource: resource bill; billDetail: detailed bill;
+	// billResourcePack: resource bill package; billDetailPack: detailed bill
+	// package.
+	FileType string `json:"FileType"`
+
+	// Customer type. valid values: [Customer, Reseller, ResellerCustomer].
+	// Customer: direct customer; Reseller: secondary reseller; ResellerCustomer:
+	// reseller's customers
 	CustomerUinType string `json:"CustomerUinType"`
-	FileLanguage    string `json:"FileLanguage,omitzero"`
-	CustomerUin     int64  `json:"CustomerUin,omitzero"`
+
+	// Language. valid values: [zh_cn, en]. default is en (english).
+	FileLanguage string `json:"FileLanguage,omitzero"`
+
+	// Customer uin. when downloading the bill package (FileType is
+	// billResourcePack or billDetailPack), CustomerUin is not passed
+	CustomerUin int64 `json:"CustomerUin,omitzero"`
 }
 
 // DescribeCustomerBillDownloadUrlResponse is the response object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerBillDownloadUrlResponse struct {
+	// File download link, with a file validity period of 1 hour.
 	DownloadUrl string `json:"DownloadUrl"`
-	Ready       int64  `json:"Ready"`
-	RequestId   string `json:"RequestId"`
+
+	// File generation status. 0: generating; 1: generated.
+	Ready int64 `json:"Ready"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // DescribeCustomerBillSummaryRequest is the request object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerBillSummaryRequest struct {
+	// Customer UIN
 	CustomerUin uint64 `json:"CustomerUin"`
-	Month       string `json:"Month"`
-	PayMode     string `json:"PayMode,omitzero"`
-	ActionType  string `json:"ActionType,omitzero"`
+
+	// The queried month in "YYYY-MM" format, such as 2023-01.
+	Month string `json:"Month"`
+
+	// Billing mode. Valid values:
+	// prePay (Monthly subscription)
+	// postPay (Pay-as-you-go)
+	PayMode string `json:"PayMode,omitzero"`
+
+	// Transaction type. Valid values:
+	// prepay_purchase (Purchase)
+	// prepay_renew (Renewal)
+	// prepay_modify (Upgrade/Downgrade)
+	// prepay_return (Monthly subscription refund)
+	// postpay_deduct (Pay-as-you-go)
+	// postpay_deduct_h (Hourly settlement)
+	// postpay_deduct_d (Daily settlement)
+	// postpay_deduct_m (Monthly settlement)
+	// offline_deduct (Offline project deduction)
+	// online_deduct (Offline product deduction)
+	// recon_deduct (Adjustment - deduction)
+	// recon_increase (Adjustment - compensation)
+	// ripay_purchase (One-off RI Fee)
+	// postpay_deduct_s (Spot)
+	// ri_hour_pay (Hourly RI fee)
+	// prePurchase (New monthly subscription)
+	// preRenew (Monthly subscription renewal)
+	// preUpgrade (Upgrade/Downgrade)
+	// preDowngrade (Upgrade/Downgrade)
+	// svp_hour_pay (Hourly Savings Plan fee)
+	// recon_guarantee (Minimum spend deduction)
+	// pre_purchase (New monthly subscription)
+	// pre_renew (Monthly subscription renewal)
+	// pre_upgrade (Upgrade/Downgrade)
+	// pre_downgrade (Upgrade/Downgrade)
+	ActionType string `json:"ActionType,omitzero"`
+
+	// Payment status
+	// 0: N/A
+	// 1: Paid
+	// 2: Unpaid
 	IsConfirmed string `json:"IsConfirmed,omitzero"`
 }
 
 // DescribeCustomerBillSummaryResponse is the response object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerBillSummaryResponse struct {
+	// Total amount
 	TotalCost Amount `json:"TotalCost"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
 	RequestId string `json:"RequestId"`
 }
 
 // DescribeCustomerInfoData is the data object of intlpartnersmgt 2022-09-28.
+// Customer information
 type DescribeCustomerInfoData struct {
-	CustomerUin     string `json:"CustomerUin"`
-	Email           string `json:"Email"`
-	Phone           string `json:"Phone"`
-	Mark            string `json:"Mark"`
-	Name            string `json:"Name"`
-	BindTime        string `json:"BindTime"`
-	AccountStatus   string `json:"AccountStatus"`
-	AuthStatus      string `json:"AuthStatus"`
-	AuthType        int64  `json:"AuthType"`
+	// Sub-Account uin.
+	CustomerUin string `json:"CustomerUin"`
+
+	// Contact email.
+	Email string `json:"Email"`
+
+	// Contact phone number.
+	Phone string `json:"Phone"`
+
+	// Remarks.
+	Mark string `json:"Mark"`
+
+	// Display name.
+	Name string `json:"Name"`
+
+	// Binding time.
+	BindTime string `json:"BindTime"`
+
+	// Account status.
+	// 0: normal.
+	// 1: forcibly mandatory (this function is not supported yet).
+	// 2: mandatory arrears.
+	AccountStatus string `json:"AccountStatus"`
+
+	// Specifies the identity verification status.
+	// -999: account information not found.
+	// -1: file not uploaded.
+	// 0: pending review.
+	// Under review.
+	// Error in review: 2.
+	// 3: pass review.
+	AuthStatus string `json:"AuthStatus"`
+
+	// Real-Name type.
+	// -1: default value. no such information.
+	// 0: personal type.
+	// 1: enterprise type.
+	AuthType int64 `json:"AuthType"`
+
+	// Specifies the registration time of the cid.
 	CidRegisterTime string `json:"CidRegisterTime"`
+
+	// Specifies the registration time of the uin.
 	UinRegisterTime string `json:"UinRegisterTime"`
-	AuthPassTime    string `json:"AuthPassTime"`
-	HasExpense      int64  `json:"HasExpense"`
+
+	// Time when real-name authentication passed.
+	AuthPassTime string `json:"AuthPassTime"`
+
+	// Whether there is consumption.
+	// 0: no consumption; 1: consumption.
+	HasExpense int64 `json:"HasExpense"`
 }
 
 // DescribeCustomerInfoRequest is the request object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerInfoRequest struct {
+	// List of customer UIN. Array length value: 1-20.
 	CustomerUin []int64 `json:"CustomerUin"`
 }
 
 // DescribeCustomerInfoResponse is the response object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerInfoResponse struct {
-	Data      []DescribeCustomerInfoData `json:"Data"`
-	RequestId string                     `json:"RequestId"`
+	// Sub-Customer information.
+	Data []DescribeCustomerInfoData `json:"Data"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // DescribeCustomerOwnCostExplorerFilterRequest is the request object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerOwnCostExplorerFilterRequest struct {
-	StartTime  string `json:"StartTime"`
-	EndTime    string `json:"EndTime"`
+	// Start time
+	// Parameter format: YYYY-MM-DD hh:mm:ss, for example 2006-01-02 00:00:00
+	// Input limit: When PeriodType is month, the time range is 6 calendar months.
+	// When PeriodType is day, the time range is 2 calendar months;
+	StartTime string `json:"StartTime"`
+
+	// End time
+	// Parameter format: YYYY-MM-DD hh:mm:ss, for example 2006-01-02 00:00:00
+	// Input limit: When PeriodType is month, the time range is 6 calendar months.
+	// When PeriodType is day, the time range is 2 calendar months.
+	EndTime string `json:"EndTime"`
+
+	// Date type
+	// Enumeration value:
+	// - day: By day
+	// - month: Monthly
 	PeriodType string `json:"PeriodType"`
 }
 
 // DescribeCustomerOwnCostExplorerFilterResponse is the response object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerOwnCostExplorerFilterResponse struct {
-	Data      *CostAnalyzeFilterDetail `json:"Data"`
-	RequestId string                   `json:"RequestId"`
+	// Filter information
+	Data *CostAnalyzeFilterDetail `json:"Data"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // DescribeCustomerOwnCostExplorerSummaryRequest is the request object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerOwnCostExplorerSummaryRequest struct {
-	Dimension  string             `json:"Dimension"`
-	FeeType    string             `json:"FeeType"`
-	BillType   int64              `json:"BillType"`
-	StartTime  string             `json:"StartTime"`
-	EndTime    string             `json:"EndTime"`
-	PeriodType string             `json:"PeriodType"`
-	Page       int64              `json:"Page"`
-	PageSize   int64              `json:"PageSize"`
-	TagKey     string             `json:"TagKey,omitzero"`
-	Filter     *CostAnalyzeFilter `json:"Filter,omitzero"`
+	// Classification dimension
+	// Enumeration value:
+	// - Default: Default dimension
+	// - Business: Product
+	// - Product: Subproduct
+	// - Region: Region
+	// - Zone: Availability zone
+	// - ActionType: Transaction type
+	// - PayMode: Payment mode
+	// - Project: Project
+	// - PayerUin: Payer uin
+	// - OwnerUin: Owner uin
+	// - Tag: Tag
+	Dimension string `json:"Dimension"`
+
+	// Fee type
+	// Enumeration value:
+	// - originalCost: Original Cost
+	// - totalCost: Total Cost
+	FeeType string `json:"FeeType"`
+
+	// Billing mode
+	// Enumeration value:
+	// - 1: Billing statement
+	BillType int64 `json:"BillType"`
+
+	// Start time
+	// Parameter format: YYYY-MM-DD hh:mm:ss, for example 2006-01-02 00:00:00
+	// Input limit: When PeriodType is month, the time range is 6 calendar months;
+	// when PeriodType is day, the time range is 2 calendar months;
+	StartTime string `json:"StartTime"`
+
+	// End time
+	// Parameter format: YYYY-MM-DD hh:mm:ss, for example 2006-01-02 00:00:00
+	// Input limit: When PeriodType is month, the time range is 6 calendar months.
+	// When PeriodType is day, the time range is 2 calendar months.
+	EndTime string `json:"EndTime"`
+
+	// Time type
+	// Enumeration value:
+	// - day: By day
+	// - month: By month
+	PeriodType string `json:"PeriodType"`
+
+	// Page number
+	// Value range: [1, 10000]
+	Page int64 `json:"Page"`
+
+	// Page size
+	// Value range: [1, 200]
+	PageSize int64 `json:"PageSize"`
+
+	// Tag key of the statistical dimension. When Dimension is Tag, TagKey is
+	// required.
+	TagKey string `json:"TagKey,omitzero"`
+
+	// Filter
+	// You can pass the data returned by DescribeCustomerOwnCostExplorerFilter
+	// (https://www.tencentcloud.com/document/product/1085/80125) as a parameter to
+	// filter the data.
+	Filter *CostAnalyzeFilter `json:"Filter,omitzero"`
 }
 
 // DescribeCustomerOwnCostExplorerSummaryResponse is the response object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerOwnCostExplorerSummaryResponse struct {
-	DimensionName string                    `json:"DimensionName"`
-	Detail        []DimensionPeriodData     `json:"Detail"`
-	TotalDetail   *CostAnalyzeDimensionData `json:"TotalDetail"`
-	RequestId     string                    `json:"RequestId"`
+	// Classification dimension
+	DimensionName string `json:"DimensionName"`
+
+	// Details
+	Detail []DimensionPeriodData `json:"Detail"`
+
+	// Classification dimension statistics
+	TotalDetail *CostAnalyzeDimensionData `json:"TotalDetail"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // DescribeCustomerOwnVoucherItem is the data object of intlpartnersmgt 2022-09-28.
+// Voucher data.
 type DescribeCustomerOwnVoucherItem struct {
-	VoucherId       int64  `json:"VoucherId"`
-	CustomerUin     int64  `json:"CustomerUin"`
-	VoucherStatus   string `json:"VoucherStatus"`
+	// Voucher ID.
+	VoucherId int64 `json:"VoucherId"`
+
+	// Sub-account UIN
+	CustomerUin int64 `json:"CustomerUin"`
+
+	// Voucher status: Issued/Used/Expired/Invalidated.
+	VoucherStatus string `json:"VoucherStatus"`
+
+	// Remaining amount.
 	RemainingAmount Amount `json:"RemainingAmount"`
-	TotalAmount     Amount `json:"TotalAmount"`
-	PaymentMode     string `json:"PaymentMode"`
-	ProductScope    string `json:"ProductScope"`
-	EffectiveTime   string `json:"EffectiveTime"`
-	ExpireTime      string `json:"ExpireTime"`
+
+	// Denomination.
+	TotalAmount Amount `json:"TotalAmount"`
+
+	// Payment mode. valid values: AllPayment, Prepaid, and Postpaid.
+	PaymentMode string `json:"PaymentMode"`
+
+	// Applicable product: AllProducts/SpecifyProducts/SpecifyProductsBlacklist.
+	ProductScope string `json:"ProductScope"`
+
+	// Start time.
+	EffectiveTime string `json:"EffectiveTime"`
+
+	// End time.
+	ExpireTime string `json:"ExpireTime"`
 }
 
 // DescribeCustomerOwnVoucherListRequest is the request object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerOwnVoucherListRequest struct {
-	Page          int64  `json:"Page"`
-	PageSize      int64  `json:"PageSize"`
+	// Page number, starts from 1.
+	Page int64 `json:"Page"`
+
+	// Number of items per page. value range: 1-100.
+	PageSize int64 `json:"PageSize"`
+
+	// Voucher status. valid values: Issued, Used, Expired, Invalidated.
 	VoucherStatus string `json:"VoucherStatus,omitzero"`
-	PaymentMode   string `json:"PaymentMode,omitzero"`
-	ProductScope  string `json:"ProductScope,omitzero"`
-	VoucherId     int64  `json:"VoucherId,omitzero"`
+
+	// Payment mode. valid values: AllPayment, Prepaid, Postpaid.
+	PaymentMode string `json:"PaymentMode,omitzero"`
+
+	// Applicable product. valid values: AllProducts, SpecifyProducts,
+	// SpecifyProductsBlacklist.
+	ProductScope string `json:"ProductScope,omitzero"`
+
+	// Voucher ID.
+	VoucherId int64 `json:"VoucherId,omitzero"`
 }
 
 // DescribeCustomerOwnVoucherListResponse is the response object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerOwnVoucherListResponse struct {
-	TotalCount uint64                           `json:"TotalCount"`
-	Data       []DescribeCustomerOwnVoucherItem `json:"Data"`
-	RequestId  string                           `json:"RequestId"`
+	// Total number of the list.
+	TotalCount uint64 `json:"TotalCount"`
+
+	// Voucher information description.
+	Data []DescribeCustomerOwnVoucherItem `json:"Data"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // DescribeCustomerOwnVoucherUsageDetailsRequest is the request object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerOwnVoucherUsageDetailsRequest struct {
-	Page      int64  `json:"Page"`
-	PageSize  int64  `json:"PageSize"`
-	VoucherId int64  `json:"VoucherId"`
-	Month     string `json:"Month,omitzero"`
+	// Page number, starting from 1
+	Page int64 `json:"Page"`
+
+	// Number of items per page, range 1-100
+	PageSize int64 `json:"PageSize"`
+
+	// Voucher ID
+	VoucherId int64 `json:"VoucherId"`
+
+	// Voucher usage month
+	Month string `json:"Month,omitzero"`
 }
 
 // DescribeCustomerOwnVoucherUsageDetailsResponse is the response object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerOwnVoucherUsageDetailsResponse struct {
-	Data                []UsageDetail `json:"Data"`
-	VoucherId           int64         `json:"VoucherId"`
-	TotalAmount         Amount        `json:"TotalAmount"`
-	RemainAmount        Amount        `json:"RemainAmount"`
-	TotalRecordsCount   int64         `json:"TotalRecordsCount"`
-	Month               string        `json:"Month"`
-	RecordsCountByMonth int64         `json:"RecordsCountByMonth"`
-	RequestId           string        `json:"RequestId"`
+	// Voucher information details
+	Data []UsageDetail `json:"Data"`
+
+	// Voucher ID.
+	VoucherId int64 `json:"VoucherId"`
+
+	// Total voucher amount
+	TotalAmount Amount `json:"TotalAmount"`
+
+	// Voucher balance
+	RemainAmount Amount `json:"RemainAmount"`
+
+	// Total number of records
+	TotalRecordsCount int64 `json:"TotalRecordsCount"`
+
+	// Voucher Usage Month
+	Month string `json:"Month"`
+
+	// Number of records in the current month
+	RecordsCountByMonth int64 `json:"RecordsCountByMonth"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // DescribeCustomerUinData is the data object of intlpartnersmgt 2022-09-28.
+// List of customer UINs
 type DescribeCustomerUinData struct {
+	// Customer UIN Note: This field may return null, indicating that no valid
+	// values can be obtained.
 	CustomerUin string `json:"CustomerUin"`
 }
 
 // DescribeCustomerUinRequest is the request object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerUinRequest struct {
-	Page     int64 `json:"Page"`
+	// Page number
+	Page int64 `json:"Page"`
+
+	// Number of data entries per page
 	PageSize int64 `json:"PageSize"`
 }
 
 // DescribeCustomerUinResponse is the response object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerUinResponse struct {
-	Data      []DescribeCustomerUinData `json:"Data"`
-	Total     string                    `json:"Total"`
-	RequestId string                    `json:"RequestId"`
+	// List of customer UINs Note: This field may return null, indicating that no
+	// valid values can be obtained.
+	Data []DescribeCustomerUinData `json:"Data"`
+
+	// The number of customers
+	Total string `json:"Total"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // DescribeCustomerVoucherItem is the data object of intlpartnersmgt 2022-09-28.
+// Voucher data.
 type DescribeCustomerVoucherItem struct {
-	VoucherId       int64  `json:"VoucherId"`
-	CustomerUin     int64  `json:"CustomerUin"`
-	VoucherStatus   string `json:"VoucherStatus"`
+	// Voucher ID.
+	VoucherId int64 `json:"VoucherId"`
+
+	// Sub-account UIN
+	CustomerUin int64 `json:"CustomerUin"`
+
+	// Voucher status: Issued/Used/Expired/Invalidated.
+	VoucherStatus string `json:"VoucherStatus"`
+
+	// Remaining amount.
 	RemainingAmount Amount `json:"RemainingAmount"`
-	TotalAmount     Amount `json:"TotalAmount"`
-	Usage           string `json:"Usage"`
-	PaymentMode     string `json:"PaymentMode"`
-	ProductScope    string `json:"ProductScope"`
-	EffectiveTime   string `json:"EffectiveTime"`
-	ExpireTime      string `json:"ExpireTime"`
-	ApplyReason     string `json:"ApplyReason"`
+
+	// Denomination.
+	TotalAmount Amount `json:"TotalAmount"`
+
+	// Purpose: ProductTrial/CustomerOffer.
+	Usage string `json:"Usage"`
+
+	// Payment mode. valid values: AllPayment, Prepaid, and Postpaid.
+	PaymentMode string `json:"PaymentMode"`
+
+	// Applicable product: AllProducts/SpecifyProducts/SpecifyProductsBlacklist.
+	ProductScope string `json:"ProductScope"`
+
+	// Start time.
+	EffectiveTime string `json:"EffectiveTime"`
+
+	// End time.
+	ExpireTime string `json:"ExpireTime"`
+
+	// Application notes
+	ApplyReason string `json:"ApplyReason"`
 }
 
 // DescribeCustomerVoucherListRequest is the request object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerVoucherListRequest struct {
-	Page          int64  `json:"Page"`
-	PageSize      int64  `json:"PageSize"`
-	CustomerUin   int64  `json:"CustomerUin,omitzero"`
+	// Page number, starts from 1.
+	Page int64 `json:"Page"`
+
+	// Number of items per page. value range: 1-100.
+	PageSize int64 `json:"PageSize"`
+
+	// Customer UIN.
+	CustomerUin int64 `json:"CustomerUin,omitzero"`
+
+	// Voucher status. valid values: Issued, Used, Expired, Invalidated.
 	VoucherStatus string `json:"VoucherStatus,omitzero"`
-	PaymentMode   string `json:"PaymentMode,omitzero"`
-	Usage         string `json:"Usage,omitzero"`
-	ProductScope  string `json:"ProductScope,omitzero"`
-	VoucherId     int64  `json:"VoucherId,omitzero"`
+
+	// Payment mode. valid values: AllPayment, Prepaid, Postpaid.
+	PaymentMode string `json:"PaymentMode,omitzero"`
+
+	// valid values: ProductTrial, CustomerOffer.
+	Usage string `json:"Usage,omitzero"`
+
+	// Applicable product. valid values: AllProducts, SpecifyProducts,
+	// SpecifyProductsBlacklist.
+	ProductScope string `json:"ProductScope,omitzero"`
+
+	// Voucher ID.
+	VoucherId int64 `json:"VoucherId,omitzero"`
 }
 
 // DescribeCustomerVoucherListResponse is the response object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerVoucherListResponse struct {
-	TotalCount uint64                        `json:"TotalCount"`
-	Data       []DescribeCustomerVoucherItem `json:"Data"`
-	RequestId  string                        `json:"RequestId"`
+	// Total number of the list.
+	TotalCount uint64 `json:"TotalCount"`
+
+	// Voucher information description.
+	Data []DescribeCustomerVoucherItem `json:"Data"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // DescribeCustomerVoucherUsageDetailsRequest is the request object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerVoucherUsageDetailsRequest struct {
-	Page        int64  `json:"Page"`
-	PageSize    int64  `json:"PageSize"`
-	CustomerUin int64  `json:"CustomerUin"`
-	VoucherId   int64  `json:"VoucherId"`
-	Month       string `json:"Month,omitzero"`
+	// Page number, starting from 1
+	Page int64 `json:"Page"`
+
+	// Number of items per page, range 1-100
+	PageSize int64 `json:"PageSize"`
+
+	// Customer UIN
+	CustomerUin int64 `json:"CustomerUin"`
+
+	// Voucher ID
+	VoucherId int64 `json:"VoucherId"`
+
+	// Voucher Usage Month
+	Month string `json:"Month,omitzero"`
 }
 
 // DescribeCustomerVoucherUsageDetailsResponse is the response object of intlpartnersmgt 2022-09-28.
 type DescribeCustomerVoucherUsageDetailsResponse struct {
-	Data                []UsageDetail `json:"Data"`
-	CustomerUin         int64         `json:"CustomerUin"`
-	VoucherId           int64         `json:"VoucherId"`
-	TotalAmount         Amount        `json:"TotalAmount"`
-	RemainAmount        Amount        `json:"RemainAmount"`
-	TotalRecordsCount   int64         `json:"TotalRecordsCount"`
-	Month               string        `json:"Month"`
-	RecordsCountByMonth int64         `json:"RecordsCountByMonth"`
-	RequestId           string        `json:"RequestId"`
+	// Voucher information details
+	Data []UsageDetail `json:"Data"`
+
+	// Customer UIN
+	CustomerUin int64 `json:"CustomerUin"`
+
+	// Voucher ID.
+	VoucherId int64 `json:"VoucherId"`
+
+	// Total voucher amount
+	TotalAmount Amount `json:"TotalAmount"`
+
+	// Voucher balance
+	RemainAmount Amount `json:"RemainAmount"`
+
+	// Total number of records
+	TotalRecordsCount int64 `json:"TotalRecordsCount"`
+
+	// Voucher Usage Month
+	Month string `json:"Month"`
+
+	// Number of records in the current month
+	RecordsCountByMonth int64 `json:"RecordsCountByMonth"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // DescribeRebateDownloadUrlRequest is the request object of intlpartnersmgt 2022-09-28.
 type DescribeRebateDownloadUrlRequest struct {
-	Month    string `json:"Month"`
+	// Month of the commission bill. Format: YYYY-MM.
+	Month string `json:"Month"`
+
+	// Bill file type. Valid value: CommissionDetail.
 	FileType string `json:"FileType"`
 }
 
 // DescribeRebateDownloadUrlResponse is the response object of intlpartnersmgt 2022-09-28.
 type DescribeRebateDownloadUrlResponse struct {
+	// File download link, with a file validity period of 1 hour.
 	DownloadUrl string `json:"DownloadUrl"`
-	Ready       int64  `json:"Ready"`
-	RequestId   string `json:"RequestId"`
+
+	// File generation status. 0: generating; 1: generated.
+	Ready int64 `json:"Ready"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // DimensionPeriodData is the data object of intlpartnersmgt 2022-09-28.
+// Cost dimension periodic data
 type DimensionPeriodData struct {
-	Name       string             `json:"Name"`
-	Code       string             `json:"Code"`
-	SumCost    string             `json:"SumCost"`
+	// Function name by dimensional classification
+	Name string `json:"Name"`
+
+	// code corresponding to the function name after dimensional classification
+	Code string `json:"Code"`
+
+	// Sum value of the current group
+	SumCost string `json:"SumCost"`
+
+	// Amount statistics by date grouping
 	ItemDetail []PeriodItemDetail `json:"ItemDetail"`
 }
 
 // ForceQNRequest is the request object of intlpartnersmgt 2022-09-28.
 type ForceQNRequest struct {
+	// Sub-account UIN
 	ClientUin uint64 `json:"ClientUin"`
-	Type      uint64 `json:"Type"`
+
+	// 0: Normal
+	// 2: Forced service suspension
+	Type uint64 `json:"Type"`
 }
 
 // ForceQNResponse is the response object of intlpartnersmgt 2022-09-28.
 type ForceQNResponse struct {
-	C         int64  `json:"C"`
-	M         string `json:"M"`
+	// Status (deprecated).
+	//
+	// Deprecated: the API definition disables this member.
+	C int64 `json:"C,omitzero"`
+
+	// Msg (deprecated).
+	//
+	// Deprecated: the API definition disables this member.
+	M string `json:"M,omitzero"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
 	RequestId string `json:"RequestId"`
 }
 
@@ -604,8 +1446,11 @@ type GetCountryCodesRequest struct {
 
 // GetCountryCodesResponse is the response object of intlpartnersmgt 2022-09-28.
 type GetCountryCodesResponse struct {
-	Data      []CountryCodeItem `json:"Data"`
-	RequestId string            `json:"RequestId"`
+	// List of country/region codes
+	Data []CountryCodeItem `json:"Data"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // GetTradeConfigListRequest is the request object of intlpartnersmgt 2022-09-28.
@@ -614,158 +1459,319 @@ type GetTradeConfigListRequest struct {
 
 // GetTradeConfigListResponse is the response object of intlpartnersmgt 2022-09-28.
 type GetTradeConfigListResponse struct {
+	// Industry information.
 	TradeList []TradeOneNode `json:"TradeList"`
-	RequestId string         `json:"RequestId"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // ModifyClientRemarkRequest is the request object of intlpartnersmgt 2022-09-28.
 type ModifyClientRemarkRequest struct {
+	// Customer UIN
 	ClientUin string `json:"ClientUin"`
-	Remark    string `json:"Remark"`
+
+	// New customer remarks
+	Remark string `json:"Remark"`
 }
 
 // ModifyClientRemarkResponse is the response object of intlpartnersmgt 2022-09-28.
 type ModifyClientRemarkResponse struct {
+	// If successful, returns the new customer remarks
 	ClientRemark string `json:"ClientRemark"`
-	RequestId    string `json:"RequestId"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // PayModeSummaryOverviewItem is the data object of intlpartnersmgt 2022-09-28.
+// Payment mode details in the customer bill data totaled by payment mode
 type PayModeSummaryOverviewItem struct {
-	PayMode          string                      `json:"PayMode"`
-	PayModeName      string                      `json:"PayModeName"`
-	OriginalCost     string                      `json:"OriginalCost"`
-	Detail           []ActionSummaryOverviewItem `json:"Detail"`
-	VoucherPayAmount string                      `json:"VoucherPayAmount"`
-	TotalCost        string                      `json:"TotalCost"`
+	// Payment mode.
+	PayMode string `json:"PayMode"`
+
+	// Payment mode name.
+	PayModeName string `json:"PayModeName"`
+
+	// Actual total consumption, up to 8 decimal places.
+	OriginalCost string `json:"OriginalCost"`
+
+	// Bill details in each payment mode.
+	Detail []ActionSummaryOverviewItem `json:"Detail"`
+
+	// Voucher payment amount, up to 8 decimal places.
+	VoucherPayAmount string `json:"VoucherPayAmount"`
+
+	// Total consumption, up to 8 decimal places.
+	TotalCost string `json:"TotalCost"`
 }
 
 // PeriodItemDetail is the data object of intlpartnersmgt 2022-09-28.
+// Cost cycle entry info
 type PeriodItemDetail struct {
+	// Date
 	Period string `json:"Period"`
-	Cost   string `json:"Cost"`
+
+	// Fee
+	Cost string `json:"Cost"`
 }
 
 // PolicyProductList is the data object of intlpartnersmgt 2022-09-28.
+// Policy product list entity response parameters structure.
 type PolicyProductList struct {
-	PolicyCode        string `json:"PolicyCode"`
-	ProductCode       string `json:"ProductCode"`
-	ProductName       string `json:"ProductName"`
-	SubProductCode    string `json:"SubProductCode"`
-	SubProductName    string `json:"SubProductName"`
+	// Policy code.
+	PolicyCode string `json:"PolicyCode"`
+
+	// The code of the ProductName field in the bill data. If the return value is
+	// *, any item at this level is included in the policy product range.
+	ProductCode string `json:"ProductCode"`
+
+	// The ProductName field value in the billing data. If the return value is *,
+	// any item at this level is included in the policy product range.
+	ProductName string `json:"ProductName"`
+
+	// The code of the SubProduct field in the bill data. If the return value is *,
+	// any item at this level is included in the policy product range.
+	SubProductCode string `json:"SubProductCode"`
+
+	// The SubProduct field value in the billing data. If the return value is *,
+	// any item at this level is included in the policy product range.
+	SubProductName string `json:"SubProductName"`
+
+	// The code of the ComponentType field in the bill data. If the return value is
+	// *, any item at this level is included in the policy product range.
 	ComponentTypeCode string `json:"ComponentTypeCode"`
+
+	// The ComponentType field value in the billing data. If the return value is *,
+	// any item at this level is included in the policy product range.
 	ComponentTypeName string `json:"ComponentTypeName"`
-	ComponentCode     string `json:"ComponentCode"`
-	ComponentName     string `json:"ComponentName"`
-	StartDate         string `json:"StartDate"`
-	EndDate           string `json:"EndDate"`
+
+	// The code of the Component field in the bill data. If the return value is *,
+	// any item at this level is included in the policy product range.
+	ComponentCode string `json:"ComponentCode"`
+
+	// The Component field value in the billing data. If the return value is *, any
+	// item at this level is included in the policy product range.
+	ComponentName string `json:"ComponentName"`
+
+	// Policy effective time.
+	StartDate string `json:"StartDate"`
+
+	// Policy expiration time.
+	EndDate string `json:"EndDate"`
 }
 
 // QueryAccountVerificationStatusRequest is the request object of intlpartnersmgt 2022-09-28.
 type QueryAccountVerificationStatusRequest struct {
+	// Customer UIN
 	ClientUin int64 `json:"ClientUin"`
 }
 
 // QueryAccountVerificationStatusResponse is the response object of intlpartnersmgt 2022-09-28.
 type QueryAccountVerificationStatusResponse struct {
-	AccountStatus bool   `json:"AccountStatus"`
-	RequestId     string `json:"RequestId"`
+	// Account verification status
+	AccountStatus bool `json:"AccountStatus"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // QueryCreditAllocationHistoryData is the data object of intlpartnersmgt 2022-09-28.
+// Returned information for querying the customer credit allocation records
 type QueryCreditAllocationHistoryData struct {
-	AllocatedTime     string `json:"AllocatedTime"`
-	Operator          string `json:"Operator"`
-	Credit            Amount `json:"Credit"`
-	AllocatedCredit   Amount `json:"AllocatedCredit"`
+	// Allocation time
+	AllocatedTime string `json:"AllocatedTime"`
+
+	// Operator
+	Operator string `json:"Operator"`
+
+	// Allocated credit value
+	Credit Amount `json:"Credit"`
+
+	// The allocated total credit
+	AllocatedCredit Amount `json:"AllocatedCredit"`
+
+	// Available credits after allocation.
 	ClientCreditAfter Amount `json:"ClientCreditAfter"`
-	Remark            string `json:"Remark"`
+
+	// Remark
+	Remark string `json:"Remark"`
 }
 
 // QueryCreditAllocationHistoryRequest is the request object of intlpartnersmgt 2022-09-28.
 type QueryCreditAllocationHistoryRequest struct {
+	// Customer UIN
 	ClientUin uint64 `json:"ClientUin"`
-	Page      uint64 `json:"Page,omitzero"`
-	PageSize  uint64 `json:"PageSize,omitzero"`
+
+	// Page number
+	Page uint64 `json:"Page,omitzero"`
+
+	// Number of data entries per page
+	PageSize uint64 `json:"PageSize,omitzero"`
 }
 
 // QueryCreditAllocationHistoryResponse is the response object of intlpartnersmgt 2022-09-28.
 type QueryCreditAllocationHistoryResponse struct {
-	Total     uint64                             `json:"Total"`
-	History   []QueryCreditAllocationHistoryData `json:"History"`
-	RequestId string                             `json:"RequestId"`
+	// Total number of historical records.
+	Total uint64 `json:"Total"`
+
+	// Detailed list of historical information.
+	History []QueryCreditAllocationHistoryData `json:"History"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // QueryCreditByUinListRequest is the request object of intlpartnersmgt 2022-09-28.
 type QueryCreditByUinListRequest struct {
+	// List of user. Array length value: 1-50.
 	UinList []uint64 `json:"UinList"`
 }
 
 // QueryCreditByUinListResponse is the response object of intlpartnersmgt 2022-09-28.
 type QueryCreditByUinListResponse struct {
-	Data      []QueryDirectCustomersCreditData `json:"Data"`
-	RequestId string                           `json:"RequestId"`
+	// User information list
+	Data []QueryDirectCustomersCreditData `json:"Data"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // QueryCustomerBillingQuotaData is the data object of intlpartnersmgt 2022-09-28.
+// Sub-customer credit balance data
 type QueryCustomerBillingQuotaData struct {
-	TotalCredit      Amount `json:"TotalCredit"`
-	RemainingCredit  Amount `json:"RemainingCredit"`
+	// Total credit limit (unit: usd), accurate down to two decimal places.
+	TotalCredit Amount `json:"TotalCredit"`
+
+	// Remaining credit limit (unit: usd), accurate down to two decimal places.
+	RemainingCredit Amount `json:"RemainingCredit"`
+
+	// Remaining total voucher amount (unit: usd), accurate down to two decimal
+	// places.
 	RemainingVoucher Amount `json:"RemainingVoucher"`
-	Force            int64  `json:"Force"`
-	PrepayFrozen     Amount `json:"PrepayFrozen"`
-	PostpayFrozen    Amount `json:"PostpayFrozen"`
+
+	// Forced status.
+	// Note: this field may return null, indicating that no valid values can be
+	// obtained.
+	Force int64 `json:"Force"`
+
+	// Prepaid frozen amount.
+	PrepayFrozen Amount `json:"PrepayFrozen"`
+
+	// Postpaid frozen amount.
+	PostpayFrozen Amount `json:"PostpayFrozen"`
 }
 
 // QueryCustomerBillingQuotaRequest is the request object of intlpartnersmgt 2022-09-28.
 type QueryCustomerBillingQuotaRequest struct {
-	EventId       int64  `json:"EventId,omitzero"`
+	// Event id, used to tag the request event, usually a random number.
+	//
+	// Deprecated: the API definition disables this member.
+	EventId int64 `json:"EventId,omitzero"`
+
+	// Source of the request.
+	//
+	// Deprecated: the API definition disables this member.
 	ComponentName string `json:"ComponentName,omitzero"`
 }
 
 // QueryCustomerBillingQuotaResponse is the response object of intlpartnersmgt 2022-09-28.
 type QueryCustomerBillingQuotaResponse struct {
-	Data      QueryCustomerBillingQuotaData `json:"Data"`
-	RequestId string                        `json:"RequestId"`
+	// Limit data.
+	Data QueryCustomerBillingQuotaData `json:"Data"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // QueryCustomersCreditData is the data object of intlpartnersmgt 2022-09-28.
+// Complex type of output parameters for querying customer's credit
 type QueryCustomersCreditData struct {
-	Name            string `json:"Name"`
-	Type            string `json:"Type"`
-	Mobile          string `json:"Mobile"`
-	Email           string `json:"Email"`
-	Arrears         string `json:"Arrears"`
+	// Name
+	Name string `json:"Name"`
+
+	// Type
+	Type string `json:"Type"`
+
+	// Mobile number
+	Mobile string `json:"Mobile"`
+
+	// Email
+	Email string `json:"Email"`
+
+	// Overdue payment flag
+	Arrears string `json:"Arrears"`
+
+	// Binding time
 	AssociationTime string `json:"AssociationTime"`
-	RecentExpiry    string `json:"RecentExpiry"`
-	ClientUin       uint64 `json:"ClientUin"`
-	Credit          Amount `json:"Credit"`
+
+	// Expiration time
+	RecentExpiry string `json:"RecentExpiry"`
+
+	// Customer UIN
+	ClientUin uint64 `json:"ClientUin"`
+
+	// Credit allocated to a customer
+	Credit Amount `json:"Credit"`
+
+	// The remaining credit of a customer
 	RemainingCredit Amount `json:"RemainingCredit"`
-	IdentifyType    uint64 `json:"IdentifyType"`
-	Remark          string `json:"Remark"`
-	Force           int64  `json:"Force"`
+
+	// 0: Identity not verified; 1: Individual identity verified; 2: Enterprise
+	// identity verified.
+	IdentifyType uint64 `json:"IdentifyType"`
+
+	// Customer remarks
+	Remark string `json:"Remark"`
+
+	// Forced status
+	Force int64 `json:"Force"`
 }
 
 // QueryCustomersCreditRequest is the request object of intlpartnersmgt 2022-09-28.
 type QueryCustomersCreditRequest struct {
+	// Search condition type. You can only search by ClientUin, Name, Remark, or
+	// Email.
 	FilterType string `json:"FilterType,omitzero"`
-	Filter     string `json:"Filter,omitzero"`
-	Page       int64  `json:"Page,omitzero"`
-	PageSize   int64  `json:"PageSize,omitzero"`
-	Order      string `json:"Order,omitzero"`
+
+	// Search condition
+	Filter string `json:"Filter,omitzero"`
+
+	// A pagination parameter that specifies the current page number, with a value
+	// starting from 1.
+	Page int64 `json:"Page,omitzero"`
+
+	// A pagination parameter that specifies the number of entries per page.
+	PageSize int64 `json:"PageSize,omitzero"`
+
+	// A sort parameter that specifies the sort order. Valid values: desc
+	// (descending order), or asc (ascending order) based on AssociationTime. The
+	// value will be desc if left empty.
+	Order string `json:"Order,omitzero"`
 }
 
 // QueryCustomersCreditResponse is the response object of intlpartnersmgt 2022-09-28.
 type QueryCustomersCreditResponse struct {
-	Data      []QueryCustomersCreditData `json:"Data"`
-	Total     uint64                     `json:"Total"`
-	RequestId string                     `json:"RequestId"`
+	// Queries the list of customers.
+	Data []QueryCustomersCreditData `json:"Data"`
+
+	// Number of customers
+	Total uint64 `json:"Total"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // QueryDirectCustomersCreditData is the data object of intlpartnersmgt 2022-09-28.
+// The credit information of direct customers
 type QueryDirectCustomersCreditData struct {
-	Uin             uint64 `json:"Uin"`
-	TotalCredit     Amount `json:"TotalCredit"`
+	// User UIN
+	Uin uint64 `json:"Uin"`
+
+	// Total credit
+	TotalCredit Amount `json:"TotalCredit"`
+
+	// Remaining credit
 	RemainingCredit Amount `json:"RemainingCredit"`
 }
 
@@ -775,31 +1781,58 @@ type QueryDirectCustomersCreditRequest struct {
 
 // QueryDirectCustomersCreditResponse is the response object of intlpartnersmgt 2022-09-28.
 type QueryDirectCustomersCreditResponse struct {
-	Data      []QueryDirectCustomersCreditData `json:"Data"`
-	RequestId string                           `json:"RequestId"`
+	// Direct customer information list
+	Data []QueryDirectCustomersCreditData `json:"Data"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // QueryInvitationInfoData is the data object of intlpartnersmgt 2022-09-28.
+// Invitation link information.
 type QueryInvitationInfoData struct {
+	// Invitation link token.
 	InvitationToken string `json:"InvitationToken"`
-	CreateTime      string `json:"CreateTime"`
-	Status          int64  `json:"Status"`
-	UseTime         string `json:"UseTime"`
-	ClientUin       int64  `json:"ClientUin"`
-	ClientMail      string `json:"ClientMail"`
-	ClientType      int64  `json:"ClientType"`
-	BindTime        string `json:"BindTime"`
+
+	// Creation time of the invitation link.
+	CreateTime string `json:"CreateTime"`
+
+	// Invite link status.
+	// 1: Unused.
+	// 2: Used.
+	Status int64 `json:"Status"`
+
+	// Indicates the usage time of the invitation link.
+	UseTime string `json:"UseTime"`
+
+	// Customer uin.
+	ClientUin int64 `json:"ClientUin"`
+
+	// Customer mailbox.
+	ClientMail string `json:"ClientMail"`
+
+	// Customer type.
+	// 1: Second-Level reseller.
+	// 2: Sub-Customer.
+	ClientType int64 `json:"ClientType"`
+
+	// The binding time of the customer.
+	BindTime string `json:"BindTime"`
 }
 
 // QueryInvitationInfoRequest is the request object of intlpartnersmgt 2022-09-28.
 type QueryInvitationInfoRequest struct {
+	// Invite token. array member quantity value: [1, 100].
 	InvitationToken []string `json:"InvitationToken"`
 }
 
 // QueryInvitationInfoResponse is the response object of intlpartnersmgt 2022-09-28.
 type QueryInvitationInfoResponse struct {
+	// Invitation link information.
 	InvitationInfo []QueryInvitationInfoData `json:"InvitationInfo"`
-	RequestId      string                    `json:"RequestId"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // QueryPartnerCreditRequest is the request object of intlpartnersmgt 2022-09-28.
@@ -808,178 +1841,358 @@ type QueryPartnerCreditRequest struct {
 
 // QueryPartnerCreditResponse is the response object of intlpartnersmgt 2022-09-28.
 type QueryPartnerCreditResponse struct {
-	AllocatedCredit         Amount `json:"AllocatedCredit"`
-	TotalCredit             Amount `json:"TotalCredit"`
-	RemainingCredit         Amount `json:"RemainingCredit"`
-	CustomerTotalCredit     Amount `json:"CustomerTotalCredit"`
+	// Allocated credit
+	AllocatedCredit Amount `json:"AllocatedCredit"`
+
+	// Total credit
+	TotalCredit Amount `json:"TotalCredit"`
+
+	// Remaining credit
+	RemainingCredit Amount `json:"RemainingCredit"`
+
+	// Allocated quota for the client
+	CustomerTotalCredit Amount `json:"CustomerTotalCredit"`
+
+	// Remaining quota for the client
 	CustomerRemainingCredit Amount `json:"CustomerRemainingCredit"`
-	RequestId               string `json:"RequestId"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // QueryPendingClientsV2Request is the request object of intlpartnersmgt 2022-09-28.
 type QueryPendingClientsV2Request struct {
-	Page     int64 `json:"Page"`
+	// Page number, starting from 1.
+	Page int64 `json:"Page"`
+
+	// Quantity. page size [1-100].
 	PageSize int64 `json:"PageSize"`
 }
 
 // QueryPendingClientsV2Response is the response object of intlpartnersmgt 2022-09-28.
 type QueryPendingClientsV2Response struct {
-	Data      []QueryPendingCustomersItem `json:"Data"`
-	Total     int64                       `json:"Total"`
-	RequestId string                      `json:"RequestId"`
+	// Details of customers in application.
+	Data []QueryPendingCustomersItem `json:"Data"`
+
+	// Total number of customers in application.
+	Total int64 `json:"Total"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // QueryPendingCustomersItem is the data object of intlpartnersmgt 2022-09-28.
+// Pending review sub-customer
 type QueryPendingCustomersItem struct {
+	// Application time.
 	ApplyTime string `json:"ApplyTime"`
+
+	// Sub-Account uin.
 	ClientUin uint64 `json:"ClientUin"`
-	Email     string `json:"Email"`
-	Mobile    string `json:"Mobile"`
-	Name      string `json:"Name"`
-	Status    string `json:"Status"`
-	Type      string `json:"Type"`
+
+	// Email.
+	Email string `json:"Email"`
+
+	// Mobile number.
+	Mobile string `json:"Mobile"`
+
+	// Name.
+	Name string `json:"Name"`
+
+	// Approval status.
+	Status string `json:"Status"`
+
+	// Sub-Customer type.
+	Type string `json:"Type"`
 }
 
 // QueryPendingSubAgentsV2Request is the request object of intlpartnersmgt 2022-09-28.
 type QueryPendingSubAgentsV2Request struct {
-	Page     int64 `json:"Page"`
+	// Page number. starts from 1.
+	Page int64 `json:"Page"`
+
+	// Specifies the number of items per page. value range: supports up to 100.
 	PageSize int64 `json:"PageSize"`
 }
 
 // QueryPendingSubAgentsV2Response is the response object of intlpartnersmgt 2022-09-28.
 type QueryPendingSubAgentsV2Response struct {
-	Data      []QueryPendingSubAgentsV2ResponseData `json:"Data"`
-	Total     int64                                 `json:"Total"`
-	RequestId string                                `json:"RequestId"`
+	// Application in progress second-level reseller information.
+	Data []QueryPendingSubAgentsV2ResponseData `json:"Data"`
+
+	// Number of second-level resellers in application.
+	Total int64 `json:"Total"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // QueryPendingSubAgentsV2ResponseData is the data object of intlpartnersmgt 2022-09-28.
+// Information of second-level reseller application in progress.
 type QueryPendingSubAgentsV2ResponseData struct {
-	SubAgentUin int64  `json:"SubAgentUin"`
-	Name        string `json:"Name"`
-	Mobile      string `json:"Mobile"`
-	Email       string `json:"Email"`
-	ApplyTime   string `json:"ApplyTime"`
-	Status      string `json:"Status"`
+	// Second-level reseller UIN.
+	SubAgentUin int64 `json:"SubAgentUin"`
+
+	// Name
+	Name string `json:"Name"`
+
+	// Mobile number.
+	Mobile string `json:"Mobile"`
+
+	// Specifies the mailbox.
+	Email string `json:"Email"`
+
+	// Application time
+	ApplyTime string `json:"ApplyTime"`
+
+	// Approval status
+	// {Reviewing: pending review}.
+	Status string `json:"Status"`
+
+	// Application material.
 	MaterialUrl string `json:"MaterialUrl"`
-	AuthState   int64  `json:"AuthState"`
+
+	// Identity verification status -1: file not uploaded 0: pending review 1:
+	// under review; 2: review error; 3: approved.
+	AuthState int64 `json:"AuthState"`
 }
 
 // QueryPolicyProductListByCodeRequest is the request object of intlpartnersmgt 2022-09-28.
 type QueryPolicyProductListByCodeRequest struct {
-	PolicyCode     string `json:"PolicyCode"`
-	ProductCode    string `json:"ProductCode,omitzero"`
-	ProductName    string `json:"ProductName,omitzero"`
+	// Policy code.
+	PolicyCode string `json:"PolicyCode"`
+
+	// The code of the ProductName field in the bill data.
+	ProductCode string `json:"ProductCode,omitzero"`
+
+	// The ProductName field value in the billing data.
+	ProductName string `json:"ProductName,omitzero"`
+
+	// The code of the SubProductName field in the bill data.
 	SubProductCode string `json:"SubProductCode,omitzero"`
+
+	// The SubProductName field value in the billing data.
 	SubProductName string `json:"SubProductName,omitzero"`
-	Page           uint64 `json:"Page,omitzero"`
-	PageSize       uint64 `json:"PageSize,omitzero"`
+
+	// Page parameter: current page number. The minimum value is 1.
+	Page uint64 `json:"Page,omitzero"`
+
+	// Page parameter: Indicates the number of entries per page. Value range: [1,
+	// 200], default is 200.
+	PageSize uint64 `json:"PageSize,omitzero"`
 }
 
 // QueryPolicyProductListByCodeResponse is the response object of intlpartnersmgt 2022-09-28.
 type QueryPolicyProductListByCodeResponse struct {
+	// policy product list.
 	ProductList []PolicyProductList `json:"ProductList"`
-	Total       uint64              `json:"Total"`
-	RequestId   string              `json:"RequestId"`
+
+	// Total number of data entries
+	Total uint64 `json:"Total"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // QuerySubAgentsDetailV2Request is the request object of intlpartnersmgt 2022-09-28.
 type QuerySubAgentsDetailV2Request struct {
-	Page       int64  `json:"Page"`
-	PageSize   int64  `json:"PageSize"`
+	// Page number. starts from 1.
+	Page int64 `json:"Page"`
+
+	// Number of items per page. supports up to 100.
+	PageSize int64 `json:"PageSize"`
+
+	// Filter criteria, support the following filter parameters.
+	// Note: Email, SubAgentUin, and ClientUin only support exact search. other
+	// conditions support fuzzy retrieval.The following are the definitions of
+	// filtering items:
+	// Name: specifies second-level reseller name.
+	// SubAgentUin: specifies the uin of the second-level reseller.
+	// Remark: specifies remark.
+	// Mobile: specifies the mobile number.
+	// Email: specifies email address.
+	// ClientUin: specifies the Indirect customer uin.
 	FilterType string `json:"FilterType,omitzero"`
-	Filter     string `json:"Filter,omitzero"`
-	Order      string `json:"Order,omitzero"`
+
+	// Filter value
+	Filter string `json:"Filter,omitzero"`
+
+	// Sorting method. sorts by binding time in ascending or descending order.
+	// defaults to descending order if not specified.
+	// Desc: descending order.
+	// acs: ascending.
+	Order string `json:"Order,omitzero"`
 }
 
 // QuerySubAgentsDetailV2Response is the response object of intlpartnersmgt 2022-09-28.
 type QuerySubAgentsDetailV2Response struct {
-	Total     int64                                `json:"Total"`
-	Data      []QuerySubAgentsDetailV2ResponseData `json:"Data"`
-	RequestId string                               `json:"RequestId"`
+	// Number of second-level resellers.
+	Total int64 `json:"Total"`
+
+	// Second-Level reseller information.
+	Data []QuerySubAgentsDetailV2ResponseData `json:"Data"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // QuerySubAgentsDetailV2ResponseData is the data object of intlpartnersmgt 2022-09-28.
+// Second-Level reseller information.
 type QuerySubAgentsDetailV2ResponseData struct {
-	SubAgentUin      int64  `json:"SubAgentUin"`
-	Name             string `json:"Name"`
-	Remark           string `json:"Remark"`
-	Mobile           string `json:"Mobile"`
-	Email            string `json:"Email"`
-	CountOfCustomers int64  `json:"CountOfCustomers"`
-	BindTime         string `json:"BindTime"`
-	Credit           Amount `json:"Credit"`
-	RemainingCredit  Amount `json:"RemainingCredit"`
-	Voucher          Amount `json:"Voucher"`
+	// Second-level reseller UIN.
+	SubAgentUin int64 `json:"SubAgentUin"`
+
+	// Name
+	Name string `json:"Name"`
+
+	// Remarks
+	Remark string `json:"Remark"`
+
+	// Mobile number.
+	Mobile string `json:"Mobile"`
+
+	// Specifies the mailbox.
+	Email string `json:"Email"`
+
+	// Number of secondary dealer sub-customers.
+	CountOfCustomers int64 `json:"CountOfCustomers"`
+
+	// Binding time.
+	BindTime string `json:"BindTime"`
+
+	// Credit limit pool of second-level reseller.
+	Credit Amount `json:"Credit"`
+
+	// Value pool of unconsumed credit limit for second-level reseller.
+	RemainingCredit Amount `json:"RemainingCredit"`
+
+	// Cash coupon quota pool for second-level reseller.
+	Voucher Amount `json:"Voucher"`
+
+	// Balance of cash coupon quota pool for second-level reseller.
 	RemainingVoucher Amount `json:"RemainingVoucher"`
 }
 
 // QueryT1IndirectCustomersDetailRequest is the request object of intlpartnersmgt 2022-09-28.
 type QueryT1IndirectCustomersDetailRequest struct {
+	// Second-level reseller UIN.
 	SubAgentUin int64 `json:"SubAgentUin"`
-	Page        int64 `json:"Page"`
-	PageSize    int64 `json:"PageSize"`
+
+	// Pagination parameter: current page number. it starts from 1.
+	Page int64 `json:"Page"`
+
+	// Pagination parameter, indicates the number of entries per page. supports [1,
+	// 100] data entries per request.
+	PageSize int64 `json:"PageSize"`
 }
 
 // QueryT1IndirectCustomersDetailResponse is the response object of intlpartnersmgt 2022-09-28.
 type QueryT1IndirectCustomersDetailResponse struct {
-	Total        int64                                        `json:"Total"`
-	SubAgentUin  int64                                        `json:"SubAgentUin"`
-	SubAgentName string                                       `json:"SubAgentName"`
-	Data         []QueryT1IndirectCustomersDetailResponseData `json:"Data"`
-	RequestId    string                                       `json:"RequestId"`
+	// The number of indirect sub-customers of a distributor.
+	Total int64 `json:"Total"`
+
+	// Second-level reseller UIN.
+	SubAgentUin int64 `json:"SubAgentUin"`
+
+	// Second-Level reseller name.
+	SubAgentName string `json:"SubAgentName"`
+
+	// Indirect sub-customer information.
+	Data []QueryT1IndirectCustomersDetailResponseData `json:"Data"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // QueryT1IndirectCustomersDetailResponseData is the data object of intlpartnersmgt 2022-09-28.
+// Query data of indirect sub-customers of a first-level distributor.
+// Callable roles: Distributor
 type QueryT1IndirectCustomersDetailResponseData struct {
-	ClientUin      int64  `json:"ClientUin"`
-	ClientName     string `json:"ClientName"`
+	// Customer uin.
+	ClientUin int64 `json:"ClientUin"`
+
+	// Customer name.
+	ClientName string `json:"ClientName"`
+
+	// The time when a sub-customer binds a second-level reseller, time zone:
+	// UTC+08:00.
 	ClientBindTime string `json:"ClientBindTime"`
 }
 
 // QueryVoucherAmountByUinItem is the data object of intlpartnersmgt 2022-09-28.
+// Customer voucher quota
 type QueryVoucherAmountByUinItem struct {
-	ClientUin    int64  `json:"ClientUin"`
-	TotalAmount  Amount `json:"TotalAmount"`
+	// Customer UIN
+	ClientUin int64 `json:"ClientUin"`
+
+	// Voucher quota
+	TotalAmount Amount `json:"TotalAmount"`
+
+	// Voucher amount
 	RemainAmount Amount `json:"RemainAmount"`
 }
 
 // QueryVoucherAmountByUinRequest is the request object of intlpartnersmgt 2022-09-28.
 type QueryVoucherAmountByUinRequest struct {
+	// Customer UIN list. Array length value: 1-20.
 	ClientUins []uint64 `json:"ClientUins"`
 }
 
 // QueryVoucherAmountByUinResponse is the response object of intlpartnersmgt 2022-09-28.
 type QueryVoucherAmountByUinResponse struct {
-	Data      []QueryVoucherAmountByUinItem `json:"Data"`
-	RequestId string                        `json:"RequestId"`
+	// Customer voucher quota information
+	Data []QueryVoucherAmountByUinItem `json:"Data"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // QueryVoucherListByUinItem is the data object of intlpartnersmgt 2022-09-28.
+// Voucher information of a single customer
 type QueryVoucherListByUinItem struct {
-	ClientUin  int64                              `json:"ClientUin"`
-	TotalCount int64                              `json:"TotalCount"`
-	Data       []QueryVoucherListByUinVoucherItem `json:"Data"`
+	// Customer UIN
+	ClientUin int64 `json:"ClientUin"`
+
+	// The total number of vouchers
+	TotalCount int64 `json:"TotalCount"`
+
+	// Voucher details
+	Data []QueryVoucherListByUinVoucherItem `json:"Data"`
 }
 
 // QueryVoucherListByUinRequest is the request object of intlpartnersmgt 2022-09-28.
 type QueryVoucherListByUinRequest struct {
+	// Customer UIN list. Array length value: 1-20.
 	ClientUins []uint64 `json:"ClientUins"`
-	Status     string   `json:"Status,omitzero"`
+
+	// Voucher status. If this parameter is not passed in, all status will be
+	// queried by default. Valid values: Unused, Used, Expired.
+	Status string `json:"Status,omitzero"`
 }
 
 // QueryVoucherListByUinResponse is the response object of intlpartnersmgt 2022-09-28.
 type QueryVoucherListByUinResponse struct {
-	Data      []QueryVoucherListByUinItem `json:"Data"`
-	RequestId string                      `json:"RequestId"`
+	// Customer voucher information
+	Data []QueryVoucherListByUinItem `json:"Data"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // QueryVoucherListByUinVoucherItem is the data object of intlpartnersmgt 2022-09-28.
+// Customer voucher information
 type QueryVoucherListByUinVoucherItem struct {
-	VoucherId     string `json:"VoucherId"`
+	// Voucher ID
+	VoucherId string `json:"VoucherId"`
+
+	// Voucher status
 	VoucherStatus string `json:"VoucherStatus"`
-	TotalAmount   Amount `json:"TotalAmount"`
-	RemainAmount  Amount `json:"RemainAmount"`
+
+	// Voucher value
+	TotalAmount Amount `json:"TotalAmount"`
+
+	// Balance
+	RemainAmount Amount `json:"RemainAmount"`
 }
 
 // QueryVoucherPoolRequest is the request object of intlpartnersmgt 2022-09-28.
@@ -988,78 +2201,163 @@ type QueryVoucherPoolRequest struct {
 
 // QueryVoucherPoolResponse is the response object of intlpartnersmgt 2022-09-28.
 type QueryVoucherPoolResponse struct {
-	AgentName      string `json:"AgentName"`
-	AccountType    int64  `json:"AccountType"`
-	TotalQuota     Amount `json:"TotalQuota"`
+	// Reseller name
+	AgentName string `json:"AgentName"`
+
+	// Reseller role type (1: Reseller; 2: Distributor; 3: Second-level reseller)
+	AccountType int64 `json:"AccountType"`
+
+	// Total quota
+	TotalQuota Amount `json:"TotalQuota"`
+
+	// Remaining quota
 	RemainingQuota Amount `json:"RemainingQuota"`
-	IssuedNum      int64  `json:"IssuedNum"`
-	RequestId      string `json:"RequestId"`
+
+	// The number of issued vouchers
+	IssuedNum int64 `json:"IssuedNum"`
+
+	// RequestId identifies the request; quote it to Tencent Cloud support.
+	RequestId string `json:"RequestId"`
 }
 
 // RegionSummaryOverviewItem is the data object of intlpartnersmgt 2022-09-28.
+// Region details in the customer bill data totaled by region
 type RegionSummaryOverviewItem struct {
-	RegionId         string `json:"RegionId"`
-	RegionName       string `json:"RegionName"`
-	OriginalCost     string `json:"OriginalCost"`
+	// Region id.
+	RegionId string `json:"RegionId"`
+
+	// Region name.
+	RegionName string `json:"RegionName"`
+
+	// Actual total consumption, up to 8 decimal places.
+	OriginalCost string `json:"OriginalCost"`
+
+	// Voucher payment amount, up to 8 decimal places.
 	VoucherPayAmount string `json:"VoucherPayAmount"`
-	TotalCost        string `json:"TotalCost"`
+
+	// Total consumption, up to 8 decimal places.
+	TotalCost string `json:"TotalCost"`
 }
 
 // SendVerifyCodeRequest is the request object of intlpartnersmgt 2022-09-28.
 type SendVerifyCodeRequest struct {
+	// Country code.
+	// Parameter value is not allowed to be 7,380,86.
 	CountryCode string `json:"CountryCode"`
-	PhoneNum    string `json:"PhoneNum"`
+
+	// Mobile number.
+	// The caller needs to ensure the validity and correctness of the mobile
+	// number. A global mobile number within a range of 1-32 digits is allowed.No
+	// need to add CountryCode before mobile number.
+	PhoneNum string `json:"PhoneNum"`
 }
 
 // SendVerifyCodeResponse is the response object of intlpartnersmgt 2022-09-28.
 type SendVerifyCodeResponse struct {
+	// RequestId identifies the request; quote it to Tencent Cloud support.
 	RequestId string `json:"RequestId"`
 }
 
 // SummaryDetails is the data object of intlpartnersmgt 2022-09-28.
+// Detailed summary by billing dimension
 type SummaryDetails struct {
-	Business         []BusinessInfo `json:"Business"`
-	OriginalCost     string         `json:"OriginalCost"`
-	VoucherPayAmount string         `json:"VoucherPayAmount"`
-	RICost           string         `json:"RICost"`
-	TotalCost        string         `json:"TotalCost"`
-	GroupKey         string         `json:"GroupKey"`
-	GroupValue       string         `json:"GroupValue"`
+	// Product information list.
+	Business []BusinessInfo `json:"Business"`
+
+	// Original price.
+	OriginalCost string `json:"OriginalCost"`
+
+	// Voucher amount.
+	VoucherPayAmount string `json:"VoucherPayAmount"`
+
+	// RI deduction.
+	RICost string `json:"RICost"`
+
+	// TOTAL_AMOUNT.
+	TotalCost string `json:"TotalCost"`
+
+	// Classification dimension summary key.
+	GroupKey string `json:"GroupKey"`
+
+	// Summary value by classification dimension.
+	GroupValue string `json:"GroupValue"`
 }
 
 // TagInfo is the data object of intlpartnersmgt 2022-09-28.
+// Cost Allocation Tags
 type TagInfo struct {
-	TagKey   string `json:"TagKey"`
+	// Tag key.
+	TagKey string `json:"TagKey"`
+
+	// Tag value.
 	TagValue string `json:"TagValue"`
 }
 
 // TradeOneNode is the data object of intlpartnersmgt 2022-09-28.
+// Primary Industry Information
 type TradeOneNode struct {
-	Id       string         `json:"Id"`
-	Name     string         `json:"Name"`
+	// Layer-1 industry id.
+	Id string `json:"Id"`
+
+	// Layer-1 industry name.
+	Name string `json:"Name"`
+
+	// Layer-2 industries corresponding to the layer-1 industry.
 	Children []TradeTwoNode `json:"Children"`
 }
 
 // TradeTwoNode is the data object of intlpartnersmgt 2022-09-28.
+// Secondary Industry Information
 type TradeTwoNode struct {
-	Id        string `json:"Id"`
-	Name      string `json:"Name"`
+	// Secondary industry id.
+	Id string `json:"Id"`
+
+	// Secondary industry name.
+	Name string `json:"Name"`
+
+	// Industry information.
 	TradeInfo string `json:"TradeInfo"`
 }
 
 // UsageDetail is the data object of intlpartnersmgt 2022-09-28.
+// Voucher usage details
 type UsageDetail struct {
-	Id                 int64  `json:"Id"`
-	VoucherId          string `json:"VoucherId"`
-	DealName           string `json:"DealName"`
-	BillId             string `json:"BillId"`
-	Amount             Amount `json:"Amount"`
-	PayMode            string `json:"PayMode"`
-	ProductCode        string `json:"ProductCode"`
-	SubProductCode     string `json:"SubProductCode"`
-	ProductCodeName    string `json:"ProductCodeName"`
+	// Voucher log ID
+	Id int64 `json:"Id"`
+
+	// Voucher ID.
+	VoucherId string `json:"VoucherId"`
+
+	// Order ID
+	DealName string `json:"DealName"`
+
+	// Billing ID
+	BillId string `json:"BillId"`
+
+	// Amount
+	Amount Amount `json:"Amount"`
+
+	// Payment mode
+	PayMode string `json:"PayMode"`
+
+	// Order product code
+	ProductCode string `json:"ProductCode"`
+
+	// Sub-product code
+	SubProductCode string `json:"SubProductCode"`
+
+	// Product name of the order
+	ProductCodeName string `json:"ProductCodeName"`
+
+	// Subproduct name of the order
 	SubProductCodeName string `json:"SubProductCodeName"`
-	PayTime            string `json:"PayTime"`
-	CompletionTime     string `json:"CompletionTime"`
-	OwnerUin           int64  `json:"OwnerUin"`
+
+	// Order payment time
+	PayTime string `json:"PayTime"`
+
+	// Order completion time
+	CompletionTime string `json:"CompletionTime"`
+
+	// Order owner uin
+	OwnerUin int64 `json:"OwnerUin"`
 }

@@ -59,8 +59,9 @@ type specAction struct {
 }
 
 type specObject struct {
-	Members []specMember `json:"members"`
-	Usage   string       `json:"usage"`
+	Members  []specMember `json:"members"`
+	Usage    string       `json:"usage"`
+	Document string       `json:"document"`
 }
 
 type specMember struct {
@@ -71,6 +72,7 @@ type specMember struct {
 	OutputRequired bool   `json:"output_required"`
 	Nullable       bool   `json:"value_allowed_null"`
 	Disabled       bool   `json:"disabled"`
+	Document       string `json:"document"`
 }
 
 type limitRow struct {
@@ -272,8 +274,15 @@ func (g *generator) types(b *bytes.Buffer) error {
 	for _, name := range g.objectNames() {
 		obj := g.s.Objects[name]
 		isResponse := strings.HasSuffix(name, "Response") && g.isActionOutput(name)
-		fmt.Fprintf(b, "// %s is the %s object of intlpartnersmgt %s.\n", name, kindOf(name, isResponse, req[name]), g.s.Metadata["apiVersion"])
+		kind := kindOf(name, isResponse, req[name])
+		fmt.Fprintf(b, "// %s is the %s object of intlpartnersmgt %s.\n", name, kind, g.s.Metadata["apiVersion"])
+		if kind == "data" {
+			// Request and response objects only say "X request structure.";
+			// a data object's document says what it holds.
+			b.WriteString(comment("", plainText(obj.Document)))
+		}
 		fmt.Fprintf(b, "type %s struct {\n", name)
+		fields := 0
 		for _, m := range obj.Members {
 			if isResponse && m.Name == "RequestId" {
 				continue
@@ -283,17 +292,41 @@ func (g *generator) types(b *bytes.Buffer) error {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 			tag := m.Name
-			if req[name] && !m.Required {
+			if (req[name] && !m.Required) || m.Disabled {
 				tag += ",omitzero"
 			}
+			if fields > 0 {
+				b.WriteString("\n")
+			}
+			fields++
+			b.WriteString(comment("\t", memberDoc(m)))
 			fmt.Fprintf(b, "\t%s %s `json:%q`\n", m.Name, t, tag)
 		}
 		if isResponse {
+			if fields > 0 {
+				b.WriteString("\n")
+			}
+			// The definition's own text for RequestId is four lines long and the
+			// same in every response.
+			b.WriteString("\t// RequestId identifies the request; quote it to Tencent Cloud support.\n")
 			b.WriteString("\tRequestId string `json:\"RequestId\"`\n")
 		}
 		b.WriteString("}\n\n")
 	}
 	return nil
+}
+
+// memberDoc is a member's documentation as comment lines; a member the
+// definition disables is marked deprecated, so that tools flag its use.
+func memberDoc(m specMember) []string {
+	lines := plainText(m.Document)
+	if m.Disabled {
+		if len(lines) > 0 {
+			lines = append(lines, "")
+		}
+		lines = append(lines, "Deprecated: the API definition disables this member.")
+	}
+	return lines
 }
 
 func kindOf(name string, isResponse, isRequest bool) string {
@@ -434,7 +467,7 @@ func (g *generator) schema(b *bytes.Buffer) error {
 				return fmt.Errorf("%s.%s: unknown kind %q", name, m.Name, kind)
 			}
 			fmt.Fprintf(b, "\t\t{Name: %q, Kind: Kind%s, List: %t, Object: %q, Required: %t, Nullable: %t},\n",
-				m.Name, exportKind(kind), m.Type == "list", object, m.Required || m.OutputRequired, m.Nullable)
+				m.Name, exportKind(kind), m.Type == "list", object, (m.Required || m.OutputRequired) && !m.Disabled, m.Nullable)
 		}
 		b.WriteString("\t},\n")
 	}
