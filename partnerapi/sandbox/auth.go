@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -148,7 +149,10 @@ func signedHeadersCover(names []string) bool {
 // signatureMatches rebuilds the canonical request from what was received and
 // compares signatures in constant time. The published algorithm lower-cases
 // header values; the official SDKs sign them as sent (lower-case anyway for
-// content-type and host). Both forms are accepted.
+// content-type and host). Both forms are accepted. So are both forms of the
+// host: the Go SDK signs the Host header as sent, port included, while the
+// Node.js SDK signs the host name without the port; on the real service,
+// always on port 443, the two are the same.
 func signatureMatches(r *http.Request, body []byte, auth authorization, timestamp, secretKey string) bool {
 	payloadHash := sha256Hex(body)
 	if r.Header.Get("X-TC-Content-SHA256") == unsignedPayload {
@@ -156,17 +160,41 @@ func signatureMatches(r *http.Request, body []byte, auth authorization, timestam
 	}
 	key := signingKey(secretKey, auth.Date, auth.Service)
 	given := []byte(auth.Signature)
-	asSent := canonicalRequest(r, auth.SignedHeaders, payloadHash, false)
-	ok := hmac.Equal(given, []byte(signature(key, timestamp, auth, asSent)))
-	if lower := canonicalRequest(r, auth.SignedHeaders, payloadHash, true); lower != asSent {
-		ok = hmac.Equal(given, []byte(signature(key, timestamp, auth, lower))) || ok
+	ok := false
+	tried := map[string]bool{}
+	for _, host := range signableHosts(r.Host) {
+		for _, lower := range []bool{false, true} {
+			canonical := canonicalRequest(r, host, auth.SignedHeaders, payloadHash, lower)
+			if tried[canonical] {
+				continue
+			}
+			tried[canonical] = true
+			// Every form is checked, so the time taken does not say which matched.
+			ok = hmac.Equal(given, []byte(signature(key, timestamp, auth, canonical))) || ok
+		}
 	}
 	return ok
 }
 
-// canonicalRequest is method, URI "/", query as sent, canonical headers,
-// signed headers and the payload hash, one per line.
-func canonicalRequest(r *http.Request, signed []string, payloadHash string, lowerValues bool) string {
+// signableHosts returns the host values a client may have signed for a
+// request that arrived with the Host header host: the header itself and,
+// when it carries a port, the host name alone (an IPv6 address keeps its
+// brackets, as a URL's hostname does).
+func signableHosts(host string) []string {
+	name, _, err := net.SplitHostPort(host)
+	if err != nil || name == "" {
+		return []string{host}
+	}
+	if strings.Contains(name, ":") {
+		name = "[" + name + "]"
+	}
+	return []string{host, name}
+}
+
+// canonicalRequest is method, URI "/", query as sent, canonical headers
+// (with host as the host header's value), signed headers and the payload
+// hash, one per line.
+func canonicalRequest(r *http.Request, host string, signed []string, payloadHash string, lowerValues bool) string {
 	var b strings.Builder
 	b.WriteString(r.Method)
 	b.WriteString("\n/\n")
@@ -177,7 +205,7 @@ func canonicalRequest(r *http.Request, signed []string, payloadHash string, lowe
 		names[i] = strings.ToLower(strings.TrimSpace(n))
 		var v string
 		if names[i] == "host" {
-			v = r.Host
+			v = host
 		} else {
 			v = strings.Join(r.Header.Values(names[i]), ",")
 		}

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
@@ -151,5 +154,59 @@ func TestValidSecretIdForm(t *testing.T) {
 		if got := validSecretIdForm(tt.id); got != tt.want {
 			t.Errorf("validSecretIdForm(%q) = %v, want %v", tt.id, got, tt.want)
 		}
+	}
+}
+
+// TestHostSignedWithOrWithoutPort sends requests over loopback whose Host
+// header carries the port, signed the way the Go SDK signs the host (with
+// the port) and the way the Node.js SDK does (the host name alone).
+func TestHostSignedWithOrWithoutPort(t *testing.T) {
+	s := newTestServer(t, nil, 1000) // real clock: the requests are stamped now
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	port := ts.Listener.Addr().(*net.TCPAddr).Port
+	withPort := func(host string) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
+	dist := credentialFor(t, s, "distributor", 0)
+	client := &http.Client{Timeout: 10 * time.Second}
+
+	tests := []struct {
+		name       string
+		signedHost string
+		sentHost   string
+		want       string
+	}{
+		{"host and port, as the Go SDK signs", withPort("127.0.0.1"), withPort("127.0.0.1"), ""},
+		{"host name only, as the Node.js SDK signs", "127.0.0.1", withPort("127.0.0.1"), ""},
+		{"named host only", "sandbox.internal", withPort("sandbox.internal"), ""},
+		{"IPv6 host name only", "[::1]", withPort("::1"), ""},
+		{"default port, nothing to strip", "intlpartnersmgt.tencentcloudapi.com", "intlpartnersmgt.tencentcloudapi.com", ""},
+		{"wrong host", "evil.example.com", withPort("127.0.0.1"), "AuthFailure.SignatureFailure"},
+		{"wrong host with the right port", withPort("evil.example.com"), withPort("127.0.0.1"), "AuthFailure.SignatureFailure"},
+		{"right host, wrong port", "127.0.0.1:1", withPort("127.0.0.1"), "AuthFailure.SignatureFailure"},
+		{"port signed but not sent", "sandbox.internal:443", "sandbox.internal", "AuthFailure.SignatureFailure"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			signed := signedCall{Host: tt.signedHost, Action: "QueryPartnerCredit", SecretId: dist.SecretId, SecretKey: dist.SecretKey, Time: time.Now()}.request()
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, ts.URL+"/", signed.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header = signed.Header.Clone()
+			req.Host = tt.sentHost
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := decodeAnswer(t, resp.StatusCode, resp.Header, body)
+			if got := a.code(); got != tt.want {
+				t.Fatalf("signed for %q, sent to %q: code %q (%s), want %q", tt.signedHost, tt.sentHost, got, a.message(), tt.want)
+			}
+		})
 	}
 }
