@@ -53,14 +53,8 @@ func BenchmarkClientSandboxRoundTrip(b *testing.B) {
 	}
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
-	var dist sandbox.Credential
-	for _, c := range srv.Credentials() {
-		if c.Role == "distributor" {
-			dist = c
-		}
-	}
 	c, err := partnerapi.New(partnerapi.Config{
-		Credential: partnerapi.Credential{SecretId: dist.SecretId, SecretKey: dist.SecretKey},
+		Credential: srv.DemoDistributor().Credential,
 		Endpoint:   ts.Listener.Addr().String(),
 		Scheme:     "http",
 		Limiters:   partnerapi.NewLimiters(1e6),

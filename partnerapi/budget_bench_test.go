@@ -130,14 +130,8 @@ func tokenInterval(t testing.TB, action string, scale float64) time.Duration {
 // distributorClient returns a client of srv's distributor that calls
 // endpoint over plain HTTP, through transport when it is not nil.
 func distributorClient(t testing.TB, srv *sandbox.Server, endpoint string, transport http.RoundTripper, lim *partnerapi.Limiters) *partnerapi.Client {
-	var dist sandbox.Credential
-	for _, c := range srv.Credentials() {
-		if c.Role == "distributor" {
-			dist = c
-		}
-	}
 	c, err := partnerapi.New(partnerapi.Config{
-		Credential: partnerapi.Credential{SecretId: dist.SecretId, SecretKey: dist.SecretKey},
+		Credential: srv.DemoDistributor().Credential,
 		Endpoint:   endpoint,
 		Scheme:     "http",
 		Transport:  transport,

@@ -345,14 +345,8 @@ func TestClientHoldsTheLimitAgainstTheSandbox(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var dist sandbox.Credential
-				for _, c := range srv.Credentials() {
-					if c.Role == "distributor" {
-						dist = c
-					}
-				}
 				c, err := partnerapi.New(partnerapi.Config{
-					Credential: partnerapi.Credential{SecretId: dist.SecretId, SecretKey: dist.SecretKey},
+					Credential: srv.DemoDistributor().Credential,
 					Endpoint:   partnerapi.DefaultEndpoint,
 					Transport:  memoryTransport{srv},
 					// One attempt: a retry would hide a refusal for rate.

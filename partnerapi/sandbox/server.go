@@ -27,8 +27,13 @@ type Options struct {
 	Seed      int64            // seed of the generated world
 	Customers int              // number of customers in the world, passed to the World
 	RateScale float64          // multiplies every documented rate limit; 0 means 1
-	Now       func() time.Time // clock for signature expiry, rate limits and the World; time.Now when nil
+	Now       func() time.Time // clock of the World, and of the protocol checks unless RequestClock is set; time.Now when nil
 	Logger    *slog.Logger     // where to log; nothing is logged when nil
+
+	// RequestClock, when set, is the clock of the protocol checks (signature
+	// expiry and rate limits) instead of Now. Give time.Now here when Now is
+	// a test clock moved days ahead while clients sign with the real time.
+	RequestClock func() time.Time
 }
 
 // Server is the sandbox's HTTP front: it checks protocol, signature, rate
@@ -36,7 +41,7 @@ type Options struct {
 // accepted calls to the World.
 type Server struct {
 	world   *World
-	now     func() time.Time
+	now     func() time.Time // the clock of the protocol checks
 	log     *slog.Logger
 	mux     *http.ServeMux
 	limiter *rateLimiter
@@ -51,6 +56,10 @@ func New(opts Options) (*Server, error) {
 	now := opts.Now
 	if now == nil {
 		now = time.Now
+	}
+	requestNow := opts.RequestClock
+	if requestNow == nil {
+		requestNow = now
 	}
 	scale := opts.RateScale
 	if scale == 0 {
@@ -69,7 +78,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		world:   world,
-		now:     now,
+		now:     requestNow,
 		log:     logger,
 		limiter: newRateLimiter(scale),
 		faults:  &faultSet{},
@@ -142,7 +151,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	resp, apiErr, end := s.call(r, action)
+	resp, apiErr, end := s.call(r, action, requestID)
 	switch end {
 	case endDrop:
 		answered = true
@@ -183,7 +192,7 @@ const (
 
 // call performs the checks and the call. It returns the response object or
 // an API error, and how the exchange ends.
-func (s *Server) call(r *http.Request, action string) (resp any, apiErr *apiError, end ending) {
+func (s *Server) call(r *http.Request, action, requestID string) (resp any, apiErr *apiError, end ending) {
 	if e := checkProtocol(r); e != nil {
 		return nil, e, endAnswer
 	}
@@ -249,7 +258,13 @@ func (s *Server) call(r *http.Request, action string) (resp any, apiErr *apiErro
 		if errors.As(err, &ae) {
 			return nil, ae, endAnswer
 		}
-		s.log.Error("sandbox: world call failed", "action", action, "err", err)
+		var pe *panicError
+		if errors.As(err, &pe) {
+			s.log.Error("sandbox: panic serving API request", "request_id", requestID, "action", action,
+				"panic", fmt.Sprint(pe.value), "stack", string(pe.stack))
+		} else {
+			s.log.Error("sandbox: world call failed", "request_id", requestID, "action", action, "err", err)
+		}
 		return nil, errorf("InternalError", "An internal error occurred. Please try again later."), endAnswer
 	}
 	return out, nil, endAnswer

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -266,9 +267,10 @@ func (w *World) Call(c Caller, action string, body json.RawMessage) (resp any, e
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	defer func() {
-		// A bug must not take the server down; answer as the service does.
-		if r := recover(); r != nil {
-			resp, err = nil, errorf("InternalError", "The sandbox failed to process %s.", action)
+		// A bug must not take the server down: the caller logs the panic
+		// with its stack and answers InternalError, as the service would.
+		if v := recover(); v != nil {
+			resp, err = nil, &panicError{action: action, value: v, stack: debug.Stack()}
 		}
 	}()
 	resp, err = fn(w, c, body)
@@ -276,6 +278,18 @@ func (w *World) Call(c Caller, action string, body json.RawMessage) (resp any, e
 		return nil, err
 	}
 	return resp, nil
+}
+
+// panicError is a panic inside an action handler, caught so that one bad
+// call does not take the server down.
+type panicError struct {
+	action string
+	value  any
+	stack  []byte
+}
+
+func (e *panicError) Error() string {
+	return fmt.Sprintf("panic serving %s: %v", e.action, e.value)
 }
 
 // File returns the content of a download the world offered.
@@ -292,52 +306,52 @@ func (w *World) File(name string) ([]byte, string, bool) {
 // actionTable maps every action to its handler.
 func actionTable() map[string]actionFunc {
 	return map[string]actionFunc{
-		"AllocateCreditPool":                     handle(allocateCreditPool),
-		"AllocateCustomerCredit":                 handle(allocateCustomerCredit),
-		"ApproveClientApply":                     handle(approveClientApply),
-		"ApproveSubAgentApply":                   handle(approveSubAgentApply),
-		"CreateAccount":                          handle(createAccount),
-		"CreateAndSendClientInvitationMail":      handle(createAndSendClientInvitationMail),
-		"DescribeBillDetail":                     handle(describeBillDetail),
-		"DescribeBillDownloadUrl":                handle(describeBillDownloadUrl),
-		"DescribeBillSummary":                    handle(describeBillSummary),
-		"DescribeBillSummaryByPayMode":           handle(describeBillSummaryByPayMode),
-		"DescribeBillSummaryByProduct":           handle(describeBillSummaryByProduct),
-		"DescribeBillSummaryByRegion":            handle(describeBillSummaryByRegion),
-		"DescribeCustomerBillDetail":             handle(describeCustomerBillDetail),
-		"DescribeCustomerBillDetailByDay":        handle(describeCustomerBillDetailByDay),
-		"DescribeCustomerBillDownloadUrl":        handle(describeCustomerBillDownloadUrl),
-		"DescribeCustomerBillSummary":            handle(describeCustomerBillSummary),
-		"DescribeCustomerInfo":                   handle(describeCustomerInfo),
-		"DescribeCustomerOwnCostExplorerFilter":  handle(describeCustomerOwnCostExplorerFilter),
-		"DescribeCustomerOwnCostExplorerSummary": handle(describeCustomerOwnCostExplorerSummary),
-		"DescribeCustomerOwnVoucherList":         handle(describeCustomerOwnVoucherList),
-		"DescribeCustomerOwnVoucherUsageDetails": handle(describeCustomerOwnVoucherUsageDetails),
-		"DescribeCustomerUin":                    handle(describeCustomerUin),
-		"DescribeCustomerVoucherList":            handle(describeCustomerVoucherList),
-		"DescribeCustomerVoucherUsageDetails":    handle(describeCustomerVoucherUsageDetails),
-		"DescribeRebateDownloadUrl":              handle(describeRebateDownloadUrl),
-		"ForceQN":                                handle(forceQN),
-		"GetCountryCodes":                        handle(getCountryCodes),
-		"GetTradeConfigList":                     handle(getTradeConfigList),
-		"ModifyClientRemark":                     handle(modifyClientRemark),
-		"QueryAccountVerificationStatus":         handle(queryAccountVerificationStatus),
-		"QueryCreditAllocationHistory":           handle(queryCreditAllocationHistory),
-		"QueryCreditByUinList":                   handle(queryCreditByUinList),
-		"QueryCustomerBillingQuota":              handle(queryCustomerBillingQuota),
-		"QueryCustomersCredit":                   handle(queryCustomersCredit),
-		"QueryDirectCustomersCredit":             handle(queryDirectCustomersCredit),
-		"QueryInvitationInfo":                    handle(queryInvitationInfo),
-		"QueryPartnerCredit":                     handle(queryPartnerCredit),
-		"QueryPendingClientsV2":                  handle(queryPendingClientsV2),
-		"QueryPendingSubAgentsV2":                handle(queryPendingSubAgentsV2),
-		"QueryPolicyProductListByCode":           handle(queryPolicyProductListByCode),
-		"QuerySubAgentsDetailV2":                 handle(querySubAgentsDetailV2),
-		"QueryT1IndirectCustomersDetail":         handle(queryT1IndirectCustomersDetail),
-		"QueryVoucherAmountByUin":                handle(queryVoucherAmountByUin),
-		"QueryVoucherListByUin":                  handle(queryVoucherListByUin),
-		"QueryVoucherPool":                       handle(queryVoucherPool),
-		"SendVerifyCode":                         handle(sendVerifyCode),
+		partnerapi.ActionAllocateCreditPool:                     handle(allocateCreditPool),
+		partnerapi.ActionAllocateCustomerCredit:                 handle(allocateCustomerCredit),
+		partnerapi.ActionApproveClientApply:                     handle(approveClientApply),
+		partnerapi.ActionApproveSubAgentApply:                   handle(approveSubAgentApply),
+		partnerapi.ActionCreateAccount:                          handle(createAccount),
+		partnerapi.ActionCreateAndSendClientInvitationMail:      handle(createAndSendClientInvitationMail),
+		partnerapi.ActionDescribeBillDetail:                     handle(describeBillDetail),
+		partnerapi.ActionDescribeBillDownloadUrl:                handle(describeBillDownloadUrl),
+		partnerapi.ActionDescribeBillSummary:                    handle(describeBillSummary),
+		partnerapi.ActionDescribeBillSummaryByPayMode:           handle(describeBillSummaryByPayMode),
+		partnerapi.ActionDescribeBillSummaryByProduct:           handle(describeBillSummaryByProduct),
+		partnerapi.ActionDescribeBillSummaryByRegion:            handle(describeBillSummaryByRegion),
+		partnerapi.ActionDescribeCustomerBillDetail:             handle(describeCustomerBillDetail),
+		partnerapi.ActionDescribeCustomerBillDetailByDay:        handle(describeCustomerBillDetailByDay),
+		partnerapi.ActionDescribeCustomerBillDownloadUrl:        handle(describeCustomerBillDownloadUrl),
+		partnerapi.ActionDescribeCustomerBillSummary:            handle(describeCustomerBillSummary),
+		partnerapi.ActionDescribeCustomerInfo:                   handle(describeCustomerInfo),
+		partnerapi.ActionDescribeCustomerOwnCostExplorerFilter:  handle(describeCustomerOwnCostExplorerFilter),
+		partnerapi.ActionDescribeCustomerOwnCostExplorerSummary: handle(describeCustomerOwnCostExplorerSummary),
+		partnerapi.ActionDescribeCustomerOwnVoucherList:         handle(describeCustomerOwnVoucherList),
+		partnerapi.ActionDescribeCustomerOwnVoucherUsageDetails: handle(describeCustomerOwnVoucherUsageDetails),
+		partnerapi.ActionDescribeCustomerUin:                    handle(describeCustomerUin),
+		partnerapi.ActionDescribeCustomerVoucherList:            handle(describeCustomerVoucherList),
+		partnerapi.ActionDescribeCustomerVoucherUsageDetails:    handle(describeCustomerVoucherUsageDetails),
+		partnerapi.ActionDescribeRebateDownloadUrl:              handle(describeRebateDownloadUrl),
+		partnerapi.ActionForceQN:                                handle(forceQN),
+		partnerapi.ActionGetCountryCodes:                        handle(getCountryCodes),
+		partnerapi.ActionGetTradeConfigList:                     handle(getTradeConfigList),
+		partnerapi.ActionModifyClientRemark:                     handle(modifyClientRemark),
+		partnerapi.ActionQueryAccountVerificationStatus:         handle(queryAccountVerificationStatus),
+		partnerapi.ActionQueryCreditAllocationHistory:           handle(queryCreditAllocationHistory),
+		partnerapi.ActionQueryCreditByUinList:                   handle(queryCreditByUinList),
+		partnerapi.ActionQueryCustomerBillingQuota:              handle(queryCustomerBillingQuota),
+		partnerapi.ActionQueryCustomersCredit:                   handle(queryCustomersCredit),
+		partnerapi.ActionQueryDirectCustomersCredit:             handle(queryDirectCustomersCredit),
+		partnerapi.ActionQueryInvitationInfo:                    handle(queryInvitationInfo),
+		partnerapi.ActionQueryPartnerCredit:                     handle(queryPartnerCredit),
+		partnerapi.ActionQueryPendingClientsV2:                  handle(queryPendingClientsV2),
+		partnerapi.ActionQueryPendingSubAgentsV2:                handle(queryPendingSubAgentsV2),
+		partnerapi.ActionQueryPolicyProductListByCode:           handle(queryPolicyProductListByCode),
+		partnerapi.ActionQuerySubAgentsDetailV2:                 handle(querySubAgentsDetailV2),
+		partnerapi.ActionQueryT1IndirectCustomersDetail:         handle(queryT1IndirectCustomersDetail),
+		partnerapi.ActionQueryVoucherAmountByUin:                handle(queryVoucherAmountByUin),
+		partnerapi.ActionQueryVoucherListByUin:                  handle(queryVoucherListByUin),
+		partnerapi.ActionQueryVoucherPool:                       handle(queryVoucherPool),
+		partnerapi.ActionSendVerifyCode:                         handle(sendVerifyCode),
 	}
 }
 
