@@ -95,12 +95,7 @@ func prefixEnd(prefix string) (string, bool) {
 // keyPrefix (all when ""), ordered by key, and how many entries match in all.
 // limit <= 0 returns every match from offset on.
 func (db *DB) CacheList(ctx context.Context, kind, keyPrefix string, limit, offset int) ([]CacheEntry, int, error) {
-	where := `kind = ? AND key >= ?`
-	args := []any{kind, keyPrefix}
-	if end, ok := prefixEnd(keyPrefix); ok {
-		where += ` AND key < ?`
-		args = append(args, end)
-	}
+	where, args := keyRange(kind, keyPrefix)
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
@@ -173,4 +168,64 @@ func (db *DB) CacheOldest(ctx context.Context, kind string) (time.Time, int, err
 		return time.Time{}, 0, fmt.Errorf("cache oldest %s: %w", kind, err)
 	}
 	return t, n, nil
+}
+
+// keyRange renders "the kind's keys that start with keyPrefix" as a SQL
+// condition on the primary key and its arguments.
+func keyRange(kind, keyPrefix string) (string, []any) {
+	where := `kind = ? AND key >= ?`
+	args := []any{kind, keyPrefix}
+	if end, ok := prefixEnd(keyPrefix); ok {
+		where += ` AND key < ?`
+		args = append(args, end)
+	}
+	return where, args
+}
+
+// CacheStats returns how many of the kind's entries have a key starting
+// with keyPrefix (all when "") and the oldest FetchedAt among them (zero
+// when there are none). It is one aggregate over a narrow index, never a
+// walk over the entries, so a page can afford it on every poll.
+func (db *DB) CacheStats(ctx context.Context, kind, keyPrefix string) (int, time.Time, error) {
+	where, args := keyRange(kind, keyPrefix)
+	var (
+		n      int
+		oldest sql.NullString
+	)
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*), min(fetched_at) FROM read_cache WHERE `+where, args...).
+		Scan(&n, &oldest); err != nil {
+		return 0, time.Time{}, fmt.Errorf("cache stats %s %q: %w", kind, keyPrefix, err)
+	}
+	t, err := parseNullTime(oldest)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("cache stats %s %q: %w", kind, keyPrefix, err)
+	}
+	return n, t, nil
+}
+
+// CacheKeys returns up to limit keys of the kind greater than after ("" for
+// the first), in key order: a way to walk a large kind's keys a batch at a
+// time without reading their values.
+func (db *DB) CacheKeys(ctx context.Context, kind, after string, limit int) ([]string, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("cache keys %s: limit %d must be positive", kind, limit)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT key FROM read_cache WHERE kind = ? AND key > ? ORDER BY key LIMIT ?`,
+		kind, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("cache keys %s after %q: %w", kind, after, err)
+	}
+	defer rows.Close()
+	keys := make([]string, 0, limit)
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("cache keys %s after %q: %w", kind, after, err)
+		}
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cache keys %s after %q: %w", kind, after, err)
+	}
+	return keys, nil
 }

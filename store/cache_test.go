@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -219,5 +220,93 @@ func TestCacheInvalidateAndOldest(t *testing.T) {
 	}
 	if _, err := db.CacheGet(ctx, "bill", "1001"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("CacheGet after Tx.CacheInvalidate: err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestCacheStatsAndKeys(t *testing.T) {
+	db, clock, _ := openTestDB(t)
+	ctx := t.Context()
+	base := clock.Now()
+	put := func(kind, key string, at time.Time) {
+		t.Helper()
+		if err := db.CachePut(ctx, kind, key, []byte(`{}`), at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("bill.summary", "2025-02/1001", base.Add(-time.Hour))
+	put("bill.summary", "2025-02/1002", base.Add(-time.Minute))
+	put("bill.summary", "2025-01/1001", base.Add(-48*time.Hour))
+	put("bill.summary", "2025-020/x", base.Add(-72*time.Hour)) // shares "2025-02" but not "2025-02/"
+	put("customer", "1001", base)
+	put("customer", "1002", base.Add(-time.Second))
+	put("customer", "1003", base)
+
+	stats := []struct {
+		kind, prefix string
+		wantN        int
+		wantOldest   time.Time
+	}{
+		{"bill.summary", "2025-02/", 2, base.Add(-time.Hour)},
+		{"bill.summary", "2025-01/", 1, base.Add(-48 * time.Hour)},
+		{"bill.summary", "2024-12/", 0, time.Time{}},
+		{"bill.summary", "", 4, base.Add(-72 * time.Hour)},
+		{"customer", "", 3, base.Add(-time.Second)},
+		{"nothing", "", 0, time.Time{}},
+	}
+	for _, tt := range stats {
+		t.Run("stats "+tt.kind+" "+tt.prefix, func(t *testing.T) {
+			n, oldest, err := db.CacheStats(ctx, tt.kind, tt.prefix)
+			if err != nil || n != tt.wantN || !oldest.Equal(tt.wantOldest) {
+				t.Errorf("CacheStats = %d, %v, %v; want %d, %v", n, oldest, err, tt.wantN, tt.wantOldest)
+			}
+		})
+	}
+
+	keys := []struct {
+		after string
+		limit int
+		want  string
+	}{
+		{"", 10, "[1001 1002 1003]"},
+		{"", 2, "[1001 1002]"},
+		{"1002", 2, "[1003]"},
+		{"1003", 2, "[]"},
+	}
+	for _, tt := range keys {
+		t.Run(fmt.Sprint("keys after ", tt.after, " limit ", tt.limit), func(t *testing.T) {
+			got, err := db.CacheKeys(ctx, "customer", tt.after, tt.limit)
+			if err != nil || fmt.Sprint(got) != tt.want {
+				t.Errorf("CacheKeys = %v, %v; want %s", got, err, tt.want)
+			}
+		})
+	}
+	if _, err := db.CacheKeys(ctx, "customer", "", 0); err == nil {
+		t.Error("CacheKeys with no limit succeeded")
+	}
+}
+
+// TestCacheStatsUsesTheNarrowIndex checks that counting a key range reads
+// the covering index, not the table and its JSON values.
+func TestCacheStatsUsesTheNarrowIndex(t *testing.T) {
+	db, _, _ := openTestDB(t)
+	rows, err := db.read.QueryContext(t.Context(), `EXPLAIN QUERY PLAN
+		SELECT count(*), min(fetched_at) FROM read_cache WHERE kind = ? AND key >= ? AND key < ?`, "bill.summary", "2025-02/", "2025-020")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var (
+			id, parent, unused int
+			detail             string
+		)
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if len(plan) != 1 || !strings.Contains(plan[0], "COVERING INDEX read_cache_key_fetched") {
+		t.Errorf("plan = %q, want a search of the covering index read_cache_key_fetched", plan)
 	}
 }

@@ -45,7 +45,19 @@ const (
 // asked the job to stop. It wraps ErrConflict.
 var ErrCancelRequested = fmt.Errorf("cancel requested: %w", ErrConflict)
 
+// ErrActiveJob reports that CreateJob found a job of the same kind and scope
+// queued or running already, and created none. It wraps ErrConflict.
+var ErrActiveJob = fmt.Errorf("a job of the same kind and scope is queued or running: %w", ErrConflict)
+
 // Job is a long background job against the partner API.
+//
+// Scope is what the job covers (a month for a bills refresh): at most one
+// job of a kind and non-empty scope is queued or running at a time. A job
+// whose kind plans itself starts with Planning set and gains its items in
+// batches, each committed with PlanCursor, where planning resumes after a
+// restart. Units is what a person counts in the items (customers, writes),
+// which may differ from the number of items (a directory page holds 100
+// customers).
 type Job struct {
 	ID              int64
 	Kind            string // e.g. "directory.refresh", "bills.refresh", "writes.apply"
@@ -58,6 +70,11 @@ type Job struct {
 	Done            int    // items finished ok
 	Failed          int    // items finished failed
 	Unknown         int    // items whose outcome is unknown right now (status ItemUnknown)
+	Scope           string // what the job covers; "" for jobs that may run side by side
+	Planning        bool   // still working out its items: Total and Units grow meanwhile
+	PlanCursor      string // where planning resumes, the kind's business; "" before the first batch
+	Units           int    // the sum of the items' Units
+	UnitsDone       int    // the sum of the Units of the items finished ok
 	CancelRequested bool
 	Error           string // why the job failed, if it did
 	CreatedAt       time.Time
@@ -71,6 +88,7 @@ type JobItem struct {
 	JobID     int64
 	Seq       int    // 0..Total-1, the order of work
 	Key       string // what it is about, e.g. a customer UIN as text
+	Units     int    // what a person counts in it, e.g. the customers on a directory page; 0 is stored as 1
 	Payload   []byte // JSON: the intent (the parameters of the call); nil when none
 	Status    string // one of the Item… constants
 	Attempts  int    // how many times a call was sent for it
@@ -95,7 +113,8 @@ const (
 )
 
 const jobColumns = `j.id, j.kind, j.owner_id, u.username, j.title, j.params, j.status, j.total,
-	j.done, j.failed, j.unknown, j.cancel_requested, j.error, j.created_at, j.started_at, j.finished_at, j.updated_at`
+	j.done, j.failed, j.unknown, j.scope, j.planning, j.plan_cursor, j.units, j.units_done,
+	j.cancel_requested, j.error, j.created_at, j.started_at, j.finished_at, j.updated_at`
 
 // jobFrom joins the owner for Job.Owner.
 const jobFrom = ` FROM jobs j JOIN users u ON u.id = j.owner_id`
@@ -108,7 +127,8 @@ func scanJob(row rowScanner) (Job, error) {
 		started, finished sql.NullString
 	)
 	if err := row.Scan(&j.ID, &j.Kind, &j.OwnerID, &j.Owner, &j.Title, &params, &j.Status, &j.Total,
-		&j.Done, &j.Failed, &j.Unknown, &j.CancelRequested, &j.Error, &created, &started, &finished, &updated); err != nil {
+		&j.Done, &j.Failed, &j.Unknown, &j.Scope, &j.Planning, &j.PlanCursor, &j.Units, &j.UnitsDone,
+		&j.CancelRequested, &j.Error, &created, &started, &finished, &updated); err != nil {
 		return Job{}, err
 	}
 	j.Params = jsonBytes(params)
@@ -128,14 +148,14 @@ func scanJob(row rowScanner) (Job, error) {
 	return j, nil
 }
 
-const jobItemColumns = `job_id, seq, key, payload, status, attempts, code, request_id, result, updated_at`
+const jobItemColumns = `job_id, seq, key, units, payload, status, attempts, code, request_id, result, updated_at`
 
 func scanJobItem(row rowScanner) (JobItem, error) {
 	var (
 		it                      JobItem
 		payload, result, update string
 	)
-	if err := row.Scan(&it.JobID, &it.Seq, &it.Key, &payload, &it.Status, &it.Attempts, &it.Code,
+	if err := row.Scan(&it.JobID, &it.Seq, &it.Key, &it.Units, &payload, &it.Status, &it.Attempts, &it.Code,
 		&it.RequestId, &result, &update); err != nil {
 		return JobItem{}, err
 	}
@@ -179,51 +199,170 @@ func placeholders(n int) string {
 // CreateJob inserts a queued job with its items and returns the job as
 // stored. The job's ID, status, counters and times are set by the store, and
 // Total is len(items); the items get Seq 0..n-1 in the order given and status
-// pending, whatever their Seq and Status say. ErrNotFound when the owner does
-// not exist.
+// pending, whatever their Seq and Status say. Kind, OwnerID, Title, Params,
+// Scope and Planning come from j. ErrNotFound when the owner does not exist;
+// ErrActiveJob when j.Scope is set and a job of the same kind and scope is
+// queued or running (see CreateOrJoinJob).
 func (tx *Tx) CreateJob(ctx context.Context, j Job, items []JobItem) (Job, error) {
+	created, joined, err := tx.CreateOrJoinJob(ctx, j, items)
+	if err != nil {
+		return Job{}, err
+	}
+	if joined {
+		return Job{}, fmt.Errorf("create %s job for %q: job %d: %w", j.Kind, j.Scope, created.ID, ErrActiveJob)
+	}
+	return created, nil
+}
+
+// CreateOrJoinJob is CreateJob, except that when j.Scope is set and a job of
+// the same kind and scope is queued or running it creates nothing and
+// returns that job with joined true. The database's unique index over
+// active (kind, scope) decides, so two concurrent starts cannot both create
+// one.
+func (tx *Tx) CreateOrJoinJob(ctx context.Context, j Job, items []JobItem) (job Job, joined bool, err error) {
 	if j.Kind == "" {
-		return Job{}, fmt.Errorf("create job: empty kind")
+		return Job{}, false, fmt.Errorf("create job: empty kind")
 	}
 	if err := checkJSON("params", j.Params); err != nil {
-		return Job{}, fmt.Errorf("create %s job: %w", j.Kind, err)
+		return Job{}, false, fmt.Errorf("create %s job: %w", j.Kind, err)
 	}
 	for i, it := range items {
 		if err := checkJSON(fmt.Sprintf("payload of item %d", i), it.Payload); err != nil {
-			return Job{}, fmt.Errorf("create %s job: %w", j.Kind, err)
+			return Job{}, false, fmt.Errorf("create %s job: %w", j.Kind, err)
 		}
 	}
 	now := formatTime(tx.stamp())
 	var id int64
-	err := tx.tx.QueryRowContext(ctx, `
-		INSERT INTO jobs (kind, owner_id, title, params, status, total, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	// DO NOTHING names the partial index's columns and condition, so only an
+	// active job of the same kind and scope counts as a conflict.
+	err = tx.tx.QueryRowContext(ctx, `
+		INSERT INTO jobs (kind, owner_id, title, params, status, total, scope, planning, units, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, 0, ?, ?, 0, ?, ?)
+		ON CONFLICT (kind, scope) WHERE scope <> '' AND status IN ('queued', 'running') DO NOTHING
 		RETURNING id`,
-		j.Kind, j.OwnerID, j.Title, string(j.Params), JobQueued, len(items), now, now).Scan(&id)
-	if isForeignKeyViolation(err) {
-		return Job{}, fmt.Errorf("create %s job: owner user %d: %w", j.Kind, j.OwnerID, ErrNotFound)
-	}
-	if err != nil {
-		return Job{}, fmt.Errorf("create %s job: %w", j.Kind, err)
-	}
-	if len(items) > 0 {
-		stmt, err := tx.tx.PrepareContext(ctx, `
-			INSERT INTO job_items (job_id, seq, key, payload, status, updated_at) VALUES (?, ?, ?, ?, ?, ?)`)
+		j.Kind, j.OwnerID, j.Title, string(j.Params), JobQueued, j.Scope, j.Planning, now, now).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		active, err := activeJob(ctx, tx.tx, j.Kind, j.Scope)
 		if err != nil {
-			return Job{}, fmt.Errorf("create %s job: %w", j.Kind, err)
+			return Job{}, false, fmt.Errorf("create %s job for %q: %w", j.Kind, j.Scope, err)
 		}
-		defer stmt.Close()
-		for seq, it := range items {
-			if _, err := stmt.ExecContext(ctx, id, seq, it.Key, string(it.Payload), ItemPending, now); err != nil {
-				return Job{}, fmt.Errorf("create %s job: item %d: %w", j.Kind, seq, err)
-			}
-		}
+		return active, true, nil
+	case isForeignKeyViolation(err):
+		return Job{}, false, fmt.Errorf("create %s job: owner user %d: %w", j.Kind, j.OwnerID, ErrNotFound)
+	case err != nil:
+		return Job{}, false, fmt.Errorf("create %s job: %w", j.Kind, err)
+	}
+	if err := tx.appendItems(ctx, id, 0, items, now); err != nil {
+		return Job{}, false, fmt.Errorf("create %s job: %w", j.Kind, err)
 	}
 	created, err := jobByID(ctx, tx.tx, id)
 	if err != nil {
-		return Job{}, fmt.Errorf("create %s job: %w", j.Kind, err)
+		return Job{}, false, fmt.Errorf("create %s job: %w", j.Kind, err)
 	}
-	return created, nil
+	return created, false, nil
+}
+
+// appendItems inserts items as pending with Seq from first on, and adds
+// them to the job's Total and Units.
+func (tx *Tx) appendItems(ctx context.Context, jobID int64, first int, items []JobItem, now string) error {
+	if len(items) == 0 {
+		return nil
+	}
+	stmt, err := tx.tx.PrepareContext(ctx, `
+		INSERT INTO job_items (job_id, seq, key, units, payload, status, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	units := 0
+	for i, it := range items {
+		n := it.Units
+		if n <= 0 {
+			n = 1
+		}
+		units += n
+		if _, err := stmt.ExecContext(ctx, jobID, first+i, it.Key, n, string(it.Payload), ItemPending, now); err != nil {
+			return fmt.Errorf("item %d: %w", first+i, err)
+		}
+	}
+	_, err = tx.tx.ExecContext(ctx, `UPDATE jobs SET total = total + ?, units = units + ?, updated_at = ? WHERE id = ?`,
+		len(items), units, now, jobID)
+	return err
+}
+
+// activeJob returns the queued or running job of a kind and scope, or
+// ErrNotFound.
+func activeJob(ctx context.Context, q queryer, kind, scope string) (Job, error) {
+	j, err := scanJob(q.QueryRowContext(ctx, `SELECT `+jobColumns+jobFrom+`
+		WHERE j.kind = ? AND j.scope = ? AND j.scope <> '' AND j.status IN (?, ?)`, kind, scope, JobQueued, JobRunning))
+	if err != nil {
+		return Job{}, fmt.Errorf("active %s job for %q: %w", kind, scope, notFound(err))
+	}
+	return j, nil
+}
+
+// ActiveJob returns the queued or running job of a kind and a non-empty
+// scope, or ErrNotFound when there is none.
+func (db *DB) ActiveJob(ctx context.Context, kind, scope string) (Job, error) {
+	return activeJob(ctx, db.read, kind, scope)
+}
+
+// AddJobItems appends a batch of items to a job that is still planning
+// (Seq continuing from its Total) and records cursor, where planning resumes
+// after a restart, in the same transaction. ErrConflict when the job is not
+// planning or has ended; ErrNotFound when there is no such job.
+func (tx *Tx) AddJobItems(ctx context.Context, jobID int64, items []JobItem, cursor string) error {
+	for i, it := range items {
+		if err := checkJSON(fmt.Sprintf("payload of item %d", i), it.Payload); err != nil {
+			return fmt.Errorf("add items to job %d: %w", jobID, err)
+		}
+	}
+	var (
+		status   string
+		planning bool
+		total    int
+	)
+	err := tx.tx.QueryRowContext(ctx, `SELECT status, planning, total FROM jobs WHERE id = ?`, jobID).Scan(&status, &planning, &total)
+	if err != nil {
+		return fmt.Errorf("add items to job %d: %w", jobID, notFound(err))
+	}
+	if !planning || (status != JobQueued && status != JobRunning) {
+		return fmt.Errorf("add items to job %d: it is %s and not planning: %w", jobID, status, ErrConflict)
+	}
+	now := formatTime(tx.stamp())
+	if err := tx.appendItems(ctx, jobID, total, items, now); err != nil {
+		return fmt.Errorf("add items to job %d: %w", jobID, err)
+	}
+	if _, err := tx.tx.ExecContext(ctx, `UPDATE jobs SET plan_cursor = ?, updated_at = ? WHERE id = ?`, cursor, now, jobID); err != nil {
+		return fmt.Errorf("add items to job %d: %w", jobID, err)
+	}
+	return nil
+}
+
+// AddJobItems appends planned items in its own transaction; see
+// Tx.AddJobItems.
+func (db *DB) AddJobItems(ctx context.Context, jobID int64, items []JobItem, cursor string) error {
+	return db.Write(ctx, func(tx *Tx) error { return tx.AddJobItems(ctx, jobID, items, cursor) })
+}
+
+// FinishPlanning records that a job has all its items. Finishing the
+// planning of a job that is not planning is ErrConflict.
+func (db *DB) FinishPlanning(ctx context.Context, jobID int64) error {
+	return db.Write(ctx, func(tx *Tx) error {
+		res, err := tx.tx.ExecContext(ctx, `UPDATE jobs SET planning = 0, updated_at = ? WHERE id = ? AND planning = 1`,
+			formatTime(tx.stamp()), jobID)
+		if err != nil {
+			return fmt.Errorf("finish planning job %d: %w", jobID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		if err := jobExists(ctx, tx.tx, jobID); err != nil {
+			return fmt.Errorf("finish planning job %d: %w", jobID, err)
+		}
+		return fmt.Errorf("finish planning job %d: it is not planning: %w", jobID, ErrConflict)
+	})
 }
 
 // CreateJob creates a job in its own transaction; see Tx.CreateJob.
@@ -315,6 +454,18 @@ func (db *DB) ResumableJobs(ctx context.Context) ([]Job, error) {
 	return jobs, nil
 }
 
+// EndedJobsWithUnknown returns the jobs that have ended (done, failed or
+// cancelled) with items whose outcome is still unknown, oldest first: after
+// a restart the engine reads those back once more.
+func (db *DB) EndedJobsWithUnknown(ctx context.Context) ([]Job, error) {
+	jobs, err := queryJobs(ctx, db.read, `SELECT `+jobColumns+jobFrom+`
+		WHERE j.status IN (?, ?, ?) AND j.unknown > 0 ORDER BY j.created_at, j.id`, JobDone, JobFailed, JobCancelled)
+	if err != nil {
+		return nil, fmt.Errorf("ended jobs with unknown outcomes: %w", err)
+	}
+	return jobs, nil
+}
+
 func queryJobs(ctx context.Context, q queryer, query string, args ...any) ([]Job, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -340,19 +491,33 @@ func (tx *Tx) jobState(ctx context.Context, id int64) (status string, cancelRequ
 	return status, cancelRequested, notFound(err)
 }
 
-// recountJob sets the job's Done, Failed and Unknown counters from its items
-// and touches UpdatedAt. Every method that changes an item's status calls it
-// in the same transaction, so the counters always equal the item counts; the
-// COUNTs are cheap on the (job_id, status) index.
-func (tx *Tx) recountJob(ctx context.Context, id int64, now string) error {
+// counterOf names the job counter that counts items in an item status, or
+// "" for the statuses no counter counts.
+var counterOf = map[string]string{ItemOK: "done", ItemFailed: "failed", ItemUnknown: "unknown"}
+
+// countTransition adjusts the job's counters for one item moving from one
+// status to another, and touches UpdatedAt. Every method that changes an
+// item's status calls it in the same transaction, so the counters always
+// equal the item counts without counting them.
+func (tx *Tx) countTransition(ctx context.Context, id int64, from, to string, units int, now string) error {
+	delta := map[string]int{"done": 0, "failed": 0, "unknown": 0}
+	if c := counterOf[from]; c != "" {
+		delta[c]--
+	}
+	if c := counterOf[to]; c != "" {
+		delta[c]++
+	}
+	unitsDone := 0
+	if from == ItemOK {
+		unitsDone -= units
+	}
+	if to == ItemOK {
+		unitsDone += units
+	}
 	_, err := tx.tx.ExecContext(ctx, `
-		UPDATE jobs SET
-			done    = (SELECT count(*) FROM job_items WHERE job_id = jobs.id AND status = ?),
-			failed  = (SELECT count(*) FROM job_items WHERE job_id = jobs.id AND status = ?),
-			unknown = (SELECT count(*) FROM job_items WHERE job_id = jobs.id AND status = ?),
-			updated_at = ?
+		UPDATE jobs SET done = done + ?, failed = failed + ?, unknown = unknown + ?, units_done = units_done + ?, updated_at = ?
 		WHERE id = ?`,
-		ItemOK, ItemFailed, ItemUnknown, now, id)
+		delta["done"], delta["failed"], delta["unknown"], unitsDone, now, id)
 	return err
 }
 
@@ -406,6 +571,13 @@ func (tx *Tx) FinishJob(ctx context.Context, id int64, status, errText string) e
 		if current != JobRunning {
 			return fmt.Errorf("finish job %d as done: it never started: %w", id, ErrConflict)
 		}
+		var planning bool
+		if err := tx.tx.QueryRowContext(ctx, `SELECT planning FROM jobs WHERE id = ?`, id).Scan(&planning); err != nil {
+			return fmt.Errorf("finish job %d: %w", id, err)
+		}
+		if planning {
+			return fmt.Errorf("finish job %d as done: it is still planning: %w", id, ErrConflict)
+		}
 		var open int
 		if err := tx.tx.QueryRowContext(ctx, `SELECT count(*) FROM job_items WHERE job_id = ? AND status IN (?, ?)`,
 			id, ItemPending, ItemSent).Scan(&open); err != nil {
@@ -430,15 +602,20 @@ func (tx *Tx) finishJob(ctx context.Context, id int64, status, errText string) e
 			return err
 		}
 	}
-	if _, err := tx.tx.ExecContext(ctx, `UPDATE job_items SET status = ?, updated_at = ? WHERE job_id = ? AND status = ?`,
-		ItemUnknown, now, id, ItemSent); err != nil {
+	// Skipping a pending item moves no counter; an item still sent joins the
+	// unknown ones.
+	res, err := tx.tx.ExecContext(ctx, `UPDATE job_items SET status = ?, updated_at = ? WHERE job_id = ? AND status = ?`,
+		ItemUnknown, now, id, ItemSent)
+	if err != nil {
 		return err
 	}
-	if _, err := tx.tx.ExecContext(ctx, `UPDATE jobs SET status = ?, error = ?, finished_at = ? WHERE id = ?`,
-		status, errText, now, id); err != nil {
+	nowUnknown, err := res.RowsAffected()
+	if err != nil {
 		return err
 	}
-	return tx.recountJob(ctx, id, now)
+	_, err = tx.tx.ExecContext(ctx, `UPDATE jobs SET status = ?, error = ?, finished_at = ?, unknown = unknown + ?, updated_at = ? WHERE id = ?`,
+		status, errText, now, nowUnknown, now, id)
+	return err
 }
 
 // FinishJob finishes a job in its own transaction; see Tx.FinishJob.
@@ -481,11 +658,12 @@ func (db *DB) RequestCancel(ctx context.Context, id int64) error {
 	return db.Write(ctx, func(tx *Tx) error { return tx.RequestCancel(ctx, id) })
 }
 
-// itemStatus reads one item's status; ErrNotFound when there is no such item.
-func (tx *Tx) itemStatus(ctx context.Context, jobID int64, seq int) (string, error) {
-	var status string
-	err := tx.tx.QueryRowContext(ctx, `SELECT status FROM job_items WHERE job_id = ? AND seq = ?`, jobID, seq).Scan(&status)
-	return status, notFound(err)
+// itemState reads one item's status and units; ErrNotFound when there is no
+// such item.
+func (tx *Tx) itemState(ctx context.Context, jobID int64, seq int) (status string, units int, err error) {
+	err = tx.tx.QueryRowContext(ctx, `SELECT status, units FROM job_items WHERE job_id = ? AND seq = ?`, jobID, seq).
+		Scan(&status, &units)
+	return status, units, notFound(err)
 }
 
 // MarkItemSent records the intent to call the partner API for an item: it
@@ -507,7 +685,7 @@ func (tx *Tx) MarkItemSent(ctx context.Context, jobID int64, seq int) error {
 	if cancelRequested {
 		return fmt.Errorf("mark item %d of job %d sent: %w", seq, jobID, ErrCancelRequested)
 	}
-	status, err := tx.itemStatus(ctx, jobID, seq)
+	status, units, err := tx.itemState(ctx, jobID, seq)
 	if err != nil {
 		return fmt.Errorf("mark item %d of job %d sent: %w", seq, jobID, err)
 	}
@@ -523,7 +701,7 @@ func (tx *Tx) MarkItemSent(ctx context.Context, jobID int64, seq int) error {
 		return fmt.Errorf("mark item %d of job %d sent: %w", seq, jobID, err)
 	}
 	// An unknown item being re-sent leaves the Unknown count.
-	if err := tx.recountJob(ctx, jobID, now); err != nil {
+	if err := tx.countTransition(ctx, jobID, status, ItemSent, units, now); err != nil {
 		return fmt.Errorf("mark item %d of job %d sent: %w", seq, jobID, err)
 	}
 	return nil
@@ -552,7 +730,7 @@ func (tx *Tx) FinishItem(ctx context.Context, jobID int64, seq int, status, code
 	if err := checkJSON("result", result); err != nil {
 		return fmt.Errorf("finish item %d of job %d: %w", seq, jobID, err)
 	}
-	current, err := tx.itemStatus(ctx, jobID, seq)
+	current, units, err := tx.itemState(ctx, jobID, seq)
 	if err != nil {
 		return fmt.Errorf("finish item %d of job %d: %w", seq, jobID, err)
 	}
@@ -568,7 +746,7 @@ func (tx *Tx) FinishItem(ctx context.Context, jobID int64, seq int, status, code
 		status, code, requestID, string(result), now, jobID, seq); err != nil {
 		return fmt.Errorf("finish item %d of job %d: %w", seq, jobID, err)
 	}
-	if err := tx.recountJob(ctx, jobID, now); err != nil {
+	if err := tx.countTransition(ctx, jobID, current, status, units, now); err != nil {
 		return fmt.Errorf("finish item %d of job %d: %w", seq, jobID, err)
 	}
 	return nil
@@ -590,8 +768,14 @@ func jobExists(ctx context.Context, q queryer, id int64) error {
 // statuses (all when empty), at most limit of them (all when limit <= 0).
 // ErrNotFound when the job does not exist.
 func (db *DB) JobItems(ctx context.Context, jobID int64, statuses []string, limit int) ([]JobItem, error) {
-	query := `SELECT ` + jobItemColumns + ` FROM job_items WHERE job_id = ?`
-	args := []any{jobID}
+	return db.JobItemsFrom(ctx, jobID, statuses, 0, limit)
+}
+
+// JobItemsFrom is JobItems from Seq fromSeq on: a way to walk a large job's
+// items a batch at a time.
+func (db *DB) JobItemsFrom(ctx context.Context, jobID int64, statuses []string, fromSeq, limit int) ([]JobItem, error) {
+	query := `SELECT ` + jobItemColumns + ` FROM job_items WHERE job_id = ? AND seq >= ?`
+	args := []any{jobID, fromSeq}
 	if len(statuses) > 0 {
 		query += ` AND status IN (` + placeholders(len(statuses)) + `)`
 		for _, s := range statuses {

@@ -57,20 +57,23 @@ func mustJob(t *testing.T, db *DB, id int64) Job {
 func assertCountersMatch(t *testing.T, db *DB, id int64) {
 	t.Helper()
 	err := db.readTx(t.Context(), func(tx *sql.Tx) error {
-		var done, failed, unknown, wantDone, wantFailed, wantUnknown int
-		if err := tx.QueryRow(`SELECT done, failed, unknown FROM jobs WHERE id = ?`, id).Scan(&done, &failed, &unknown); err != nil {
+		var got, want [6]int // total, done, failed, unknown, units, units done
+		if err := tx.QueryRow(`SELECT total, done, failed, unknown, units, units_done FROM jobs WHERE id = ?`, id).
+			Scan(&got[0], &got[1], &got[2], &got[3], &got[4], &got[5]); err != nil {
 			return err
 		}
 		if err := tx.QueryRow(`SELECT
+				count(*),
 				count(*) FILTER (WHERE status = 'ok'),
 				count(*) FILTER (WHERE status = 'failed'),
-				count(*) FILTER (WHERE status = 'unknown')
-			FROM job_items WHERE job_id = ?`, id).Scan(&wantDone, &wantFailed, &wantUnknown); err != nil {
+				count(*) FILTER (WHERE status = 'unknown'),
+				coalesce(sum(units), 0),
+				coalesce(sum(units) FILTER (WHERE status = 'ok'), 0)
+			FROM job_items WHERE job_id = ?`, id).Scan(&want[0], &want[1], &want[2], &want[3], &want[4], &want[5]); err != nil {
 			return err
 		}
-		if done != wantDone || failed != wantFailed || unknown != wantUnknown {
-			t.Errorf("job %d counters done/failed/unknown = %d/%d/%d, items say %d/%d/%d",
-				id, done, failed, unknown, wantDone, wantFailed, wantUnknown)
+		if got != want {
+			t.Errorf("job %d counters total/done/failed/unknown/units/units done = %v, items say %v", id, got, want)
 		}
 		return nil
 	})
@@ -839,5 +842,383 @@ func TestJobStatusIsChecked(t *testing.T) {
 		if err == nil {
 			t.Errorf("%s succeeded", stmt)
 		}
+	}
+}
+
+func TestCreateOrJoinJob(t *testing.T) {
+	db, _, _ := openTestDB(t)
+	ctx := t.Context()
+	alice, bob := newOwner(t, db, "alice"), newOwner(t, db, "bob")
+
+	create := func(t *testing.T, owner User, kind, scope string) (Job, bool) {
+		t.Helper()
+		var (
+			j      Job
+			joined bool
+		)
+		err := db.Write(ctx, func(tx *Tx) error {
+			var err error
+			j, joined, err = tx.CreateOrJoinJob(ctx, Job{Kind: kind, OwnerID: owner.ID, Scope: scope, Planning: true}, nil)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("CreateOrJoinJob %s %q: %v", kind, scope, err)
+		}
+		return j, joined
+	}
+	first, joined := create(t, alice, "bills.refresh", "2025-02")
+	if joined || first.Scope != "2025-02" || !first.Planning || first.Status != JobQueued {
+		t.Fatalf("first = %+v, joined %v", first, joined)
+	}
+
+	tests := []struct {
+		name       string
+		owner      User
+		kind       string
+		scope      string
+		wantJoined bool
+	}{
+		{"same kind and scope joins, whoever asks", bob, "bills.refresh", "2025-02", true},
+		{"another scope", alice, "bills.refresh", "2025-01", false},
+		{"another kind", alice, "directory.refresh", "2025-02", false},
+		{"no scope never joins", alice, "writes.apply", "", false},
+		{"no scope twice", alice, "writes.apply", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j, joined := create(t, tt.owner, tt.kind, tt.scope)
+			if joined != tt.wantJoined {
+				t.Fatalf("joined = %v, want %v", joined, tt.wantJoined)
+			}
+			if joined && (j.ID != first.ID || j.OwnerID != alice.ID) {
+				t.Errorf("joined %+v, want job %d of alice", j, first.ID)
+			}
+			if !joined && j.ID == first.ID {
+				t.Errorf("created job has the first job's id")
+			}
+		})
+	}
+
+	t.Run("CreateJob refuses an active scope", func(t *testing.T) {
+		_, err := db.CreateJob(ctx, Job{Kind: "bills.refresh", OwnerID: bob.ID, Scope: "2025-02"}, nil)
+		if !errors.Is(err, ErrActiveJob) || !errors.Is(err, ErrConflict) {
+			t.Errorf("err = %v, want ErrActiveJob", err)
+		}
+	})
+
+	t.Run("ActiveJob", func(t *testing.T) {
+		if j, err := db.ActiveJob(ctx, "bills.refresh", "2025-02"); err != nil || j.ID != first.ID {
+			t.Errorf("ActiveJob = %d, %v; want %d", j.ID, err, first.ID)
+		}
+		if _, err := db.ActiveJob(ctx, "bills.refresh", "1999-01"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("ActiveJob of nothing: err = %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("an ended job frees its scope", func(t *testing.T) {
+		if err := db.RequestCancel(ctx, first.ID); err != nil {
+			t.Fatal(err)
+		}
+		again, joined := create(t, bob, "bills.refresh", "2025-02")
+		if joined || again.ID == first.ID || again.OwnerID != bob.ID {
+			t.Errorf("after cancelling: %+v, joined %v; want a new job of bob", again, joined)
+		}
+	})
+
+	t.Run("concurrent starts create one job", func(t *testing.T) {
+		const starters = 16
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			created = map[int64]int{}
+			joins   int
+		)
+		for range starters {
+			wg.Go(func() {
+				var (
+					j      Job
+					joined bool
+				)
+				err := db.Write(ctx, func(tx *Tx) error {
+					var err error
+					j, joined, err = tx.CreateOrJoinJob(ctx, Job{Kind: "directory.refresh", OwnerID: alice.ID, Scope: "all"}, nil)
+					return err
+				})
+				if err != nil {
+					t.Errorf("CreateOrJoinJob: %v", err)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				created[j.ID]++
+				if joined {
+					joins++
+				}
+			})
+		}
+		wg.Wait()
+		if len(created) != 1 || joins != starters-1 {
+			t.Errorf("jobs %v, %d joins; want one job and %d joins", created, joins, starters-1)
+		}
+	})
+}
+
+func TestPlanningAddsItems(t *testing.T) {
+	db, clock, _ := openTestDB(t)
+	ctx := t.Context()
+	owner := newOwner(t, db, "alice")
+	job, err := db.CreateJob(ctx, Job{Kind: "directory.refresh", OwnerID: owner.ID, Scope: "all", Planning: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Total != 0 || job.Units != 0 || !job.Planning || job.PlanCursor != "" {
+		t.Fatalf("new planning job = %+v", job)
+	}
+	if err := db.StartJob(ctx, job.ID); err != nil {
+		t.Fatal(err)
+	}
+	page := func(n, units int) JobItem {
+		return JobItem{Key: fmt.Sprint("page ", n), Units: units, Payload: fmt.Appendf(nil, `{"Page":%d}`, n)}
+	}
+	steps := []struct {
+		name       string
+		items      []JobItem
+		cursor     string
+		wantTotal  int
+		wantUnits  int
+		wantCursor string
+	}{
+		{"first batch", []JobItem{page(1, 100), page(2, 100)}, "2", 2, 200, "2"},
+		{"second batch, the last page short", []JobItem{page(3, 37)}, "3", 3, 237, "3"},
+		{"an item without units counts one", []JobItem{{Key: "x"}}, "4", 4, 238, "4"},
+		{"an empty batch moves the cursor", nil, "5", 4, 238, "5"},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			clock.Advance(time.Second)
+			if err := db.AddJobItems(ctx, job.ID, st.items, st.cursor); err != nil {
+				t.Fatal(err)
+			}
+			j := mustJob(t, db, job.ID)
+			if j.Total != st.wantTotal || j.Units != st.wantUnits || j.PlanCursor != st.wantCursor || !j.UpdatedAt.Equal(clock.Now()) {
+				t.Errorf("job = total %d units %d cursor %q updated %v; want %d, %d, %q",
+					j.Total, j.Units, j.PlanCursor, j.UpdatedAt, st.wantTotal, st.wantUnits, st.wantCursor)
+			}
+			assertCountersMatch(t, db, job.ID)
+		})
+	}
+	items, err := db.JobItems(ctx, job.ID, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, it := range items {
+		if it.Seq != i || it.Status != ItemPending {
+			t.Errorf("item %d = %+v", i, it)
+		}
+	}
+	if items[2].Units != 37 || items[3].Units != 1 {
+		t.Errorf("units = %d, %d; want 37 and 1", items[2].Units, items[3].Units)
+	}
+	if err := db.AddJobItems(ctx, job.ID, []JobItem{{Payload: []byte("{")}}, "6"); err == nil {
+		t.Error("AddJobItems took an item that is not JSON")
+	}
+
+	// Every item finished, but the job may not end done while it plans.
+	for seq := range 4 {
+		if err := db.FinishItem(ctx, job.ID, seq, ItemOK, "", "", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.FinishJob(ctx, job.ID, JobDone, ""); !errors.Is(err, ErrConflict) {
+		t.Errorf("FinishJob done while planning: err = %v, want ErrConflict", err)
+	}
+	if err := db.FinishPlanning(ctx, job.ID); err != nil {
+		t.Fatal(err)
+	}
+	if j := mustJob(t, db, job.ID); j.Planning || j.UnitsDone != 238 || j.Done != 4 {
+		t.Errorf("after planning = %+v", j)
+	}
+
+	refused := []struct {
+		name    string
+		op      func() error
+		wantErr error
+	}{
+		{"finish planning twice", func() error { return db.FinishPlanning(ctx, job.ID) }, ErrConflict},
+		{"add items after planning", func() error { return db.AddJobItems(ctx, job.ID, []JobItem{page(9, 1)}, "9") }, ErrConflict},
+		{"finish planning of nothing", func() error { return db.FinishPlanning(ctx, 999) }, ErrNotFound},
+		{"add items to nothing", func() error { return db.AddJobItems(ctx, 999, nil, "") }, ErrNotFound},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.op(); !errors.Is(err, tt.wantErr) {
+				t.Errorf("err = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+	if err := db.FinishJob(ctx, job.ID, JobDone, ""); err != nil {
+		t.Errorf("FinishJob done after planning: %v", err)
+	}
+}
+
+// TestCountersFollowEveryTransition walks items with different units
+// through every status change the engine makes, reconciliation included,
+// and checks after each that the job's counters equal its items' counts.
+func TestCountersFollowEveryTransition(t *testing.T) {
+	db, _, _ := openTestDB(t)
+	ctx := t.Context()
+	owner := newOwner(t, db, "alice")
+	items := make([]JobItem, 8)
+	for i := range items {
+		items[i] = JobItem{Key: fmt.Sprint(i), Units: 10 + i}
+	}
+	job, err := db.CreateJob(ctx, Job{Kind: "writes.apply", OwnerID: owner.ID}, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Units != 10*8+28 {
+		t.Fatalf("units = %d", job.Units)
+	}
+	if err := db.StartJob(ctx, job.ID); err != nil {
+		t.Fatal(err)
+	}
+	send := func(seq int) func() error { return func() error { return db.MarkItemSent(ctx, job.ID, seq) } }
+	finish := func(seq int, status string) func() error {
+		return func() error { return db.FinishItem(ctx, job.ID, seq, status, "", "", nil) }
+	}
+	steps := []struct {
+		name string
+		op   func() error
+		want [4]int // done, failed, unknown, units done
+	}{
+		{"read finished without intent", finish(0, ItemOK), [4]int{1, 0, 0, 10}},
+		{"sent", send(1), [4]int{1, 0, 0, 10}},
+		{"sent then ok", finish(1, ItemOK), [4]int{2, 0, 0, 21}},
+		{"pending fails", finish(2, ItemFailed), [4]int{2, 1, 0, 21}},
+		{"sent", send(3), [4]int{2, 1, 0, 21}},
+		{"sent then unknown", finish(3, ItemUnknown), [4]int{2, 1, 1, 21}},
+		{"unknown stays unknown", finish(3, ItemUnknown), [4]int{2, 1, 1, 21}},
+		{"unknown resent", send(3), [4]int{2, 1, 0, 21}},
+		{"resent then unknown again", finish(3, ItemUnknown), [4]int{2, 1, 1, 21}},
+		{"reconciled applied", finish(3, ItemOK), [4]int{3, 1, 0, 34}},
+		{"sent", send(4), [4]int{3, 1, 0, 34}},
+		{"sent then unknown", finish(4, ItemUnknown), [4]int{3, 1, 1, 34}},
+		{"reconciled not applied, job ended", finish(4, ItemFailed), [4]int{3, 2, 0, 34}},
+		{"sent", send(5), [4]int{3, 2, 0, 34}},
+		{"sent then unknown", finish(5, ItemUnknown), [4]int{3, 2, 1, 34}},
+		{"sent left in flight", send(6), [4]int{3, 2, 1, 34}},
+		{"cancel: sent becomes unknown, pending skipped", func() error {
+			if err := db.RequestCancel(ctx, job.ID); err != nil {
+				return err
+			}
+			return db.FinishJob(ctx, job.ID, JobCancelled, "")
+		}, [4]int{3, 2, 2, 34}},
+		{"reconciled after cancel: not applied is skipped", finish(5, ItemSkipped), [4]int{3, 2, 1, 34}},
+		{"reconciled after cancel: applied", finish(6, ItemOK), [4]int{4, 2, 0, 50}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if err := st.op(); err != nil {
+				t.Fatal(err)
+			}
+			j := mustJob(t, db, job.ID)
+			if got := [4]int{j.Done, j.Failed, j.Unknown, j.UnitsDone}; got != st.want {
+				t.Errorf("done/failed/unknown/units done = %v, want %v", got, st.want)
+			}
+			assertCountersMatch(t, db, job.ID)
+		})
+	}
+}
+
+func TestEndedJobsWithUnknown(t *testing.T) {
+	db, _, _ := openTestDB(t)
+	ctx := t.Context()
+	owner := newOwner(t, db, "alice")
+	// ended builds a job of two items, sends the first and ends the job.
+	ended := func(status string) int64 {
+		id := newJob(t, db, owner, "writes.apply", 2).ID
+		if err := db.StartJob(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.MarkItemSent(ctx, id, 0); err != nil {
+			t.Fatal(err)
+		}
+		if status == JobDone {
+			for seq, outcome := range []string{ItemUnknown, ItemOK} {
+				if err := db.FinishItem(ctx, id, seq, outcome, "", "", nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := db.FinishJob(ctx, id, status, ""); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	want := []int64{ended(JobDone), ended(JobFailed), ended(JobCancelled)}
+	running := newJob(t, db, owner, "writes.apply", 1).ID
+	if err := db.StartJob(ctx, running); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.MarkItemSent(ctx, running, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.FinishItem(ctx, running, 0, ItemUnknown, "", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	settled := ended(JobFailed)
+	if err := db.FinishItem(ctx, settled, 0, ItemOK, "", "", nil); err != nil {
+		t.Fatal(err)
+	}
+
+	jobs, err := db.EndedJobsWithUnknown(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	for _, j := range jobs {
+		got = append(got, j.ID)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("EndedJobsWithUnknown = %v, want %v (not the running job %d nor the settled %d)", got, want, running, settled)
+	}
+}
+
+func TestJobItemsFrom(t *testing.T) {
+	db, _, _ := openTestDB(t)
+	ctx := t.Context()
+	owner := newOwner(t, db, "alice")
+	job := newJob(t, db, owner, "bills.refresh", 6)
+	if err := db.StartJob(ctx, job.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, seq := range []int{1, 4} {
+		if err := db.FinishItem(ctx, job.ID, seq, ItemOK, "", "", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		from, limit int
+		want        string
+	}{
+		{0, 0, "[0 2 3 5]"},
+		{0, 2, "[0 2]"},
+		{3, 2, "[3 5]"},
+		{6, 0, "[]"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.from, "+", tt.limit), func(t *testing.T) {
+			items, err := db.JobItemsFrom(ctx, job.ID, []string{ItemPending}, tt.from, tt.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seqs := []int{}
+			for _, it := range items {
+				seqs = append(seqs, it.Seq)
+			}
+			if fmt.Sprint(seqs) != tt.want {
+				t.Errorf("seqs = %v, want %s", seqs, tt.want)
+			}
+		})
 	}
 }
