@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"maps"
 	"net/mail"
 	"regexp"
 	"slices"
@@ -126,6 +127,7 @@ func approveSubAgentApply(w *World, c Caller, req *partnerapi.ApproveSubAgentApp
 		sa := &partner{
 			uin: a.uin, role: partnerapi.RoleSubAgent, name: a.name, email: a.email,
 			mobile: a.mobile, bindTime: w.clock().Truncate(time.Second), credit: decimal.Zero,
+			notAllowlisted: maps.Clone(w.notAllowlisted),
 		}
 		w.partners[sa.uin] = sa
 		w.subAgents = append(w.subAgents, sa)

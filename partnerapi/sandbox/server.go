@@ -34,6 +34,11 @@ type Options struct {
 	// expiry and rate limits) instead of Now. Give time.Now here when Now is
 	// a test clock moved days ahead while clients sign with the real time.
 	RequestClock func() time.Time
+
+	// NotAllowlisted lists actions that require Tencent's allowlist (see
+	// partnerapi.RequiresAllowlist) for which no partner is allowlisted at
+	// first; every other allowlisted action is granted to every partner.
+	NotAllowlisted []string
 }
 
 // Server is the sandbox's HTTP front: it checks protocol, signature, rate
@@ -72,7 +77,10 @@ func New(opts Options) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	world, err := NewWorld(WorldOptions{Seed: opts.Seed, Customers: opts.Customers, Now: now})
+	world, err := NewWorld(WorldOptions{
+		Seed: opts.Seed, Customers: opts.Customers, Now: now,
+		NotAllowlisted: opts.NotAllowlisted,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: build world: %w", err)
 	}
@@ -104,6 +112,9 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /sandbox/outbox", s.serveOutbox)
 	mux.HandleFunc("GET /sandbox/credentials", s.serveCredentials)
 	mux.HandleFunc("GET /sandbox/files/{name}", s.serveFile)
+	mux.HandleFunc("GET /sandbox/allowlist", s.serveAllowlist)
+	mux.HandleFunc("POST /sandbox/allowlist", s.serveSetAllowlisted)
+	mux.HandleFunc("DELETE /sandbox/allowlist", s.serveResetAllowlist)
 	return mux
 }
 

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"runtime/debug"
 	"slices"
@@ -19,6 +20,10 @@ type WorldOptions struct {
 	Seed      int64            // same seed (and same clock) => same world
 	Customers int              // direct customers of the distributor; 200 when 0; at most 50,000
 	Now       func() time.Time // the clock; time.Now when nil
+
+	// NotAllowlisted lists the allowlisted actions no partner may call at
+	// first (see partnerapi.RequiresAllowlist); the others are granted.
+	NotAllowlisted []string
 }
 
 // maxCustomers bounds WorldOptions.Customers.
@@ -79,6 +84,11 @@ type World struct {
 	invitations map[string]*invitation
 	outbox      []OutboxMessage
 
+	// notAllowlisted holds the allowlisted actions refused to partners
+	// created from now on (second-level resellers approved later); each
+	// partner carries its own set.
+	notAllowlisted map[string]bool
+
 	files map[string]fileSpec // downloads offered, by name
 
 	bills billCache
@@ -97,6 +107,8 @@ type partner struct {
 	allocated    decimal.Decimal // credit given to customers (and, for the distributor, pools)
 	voucherQuota decimal.Decimal
 	customers    []uint64 // in association order, oldest first
+
+	notAllowlisted map[string]bool // allowlisted actions this partner may not call
 }
 
 // customer is one end customer. Keep it small: a world may hold 50,000.
@@ -198,6 +210,13 @@ func NewWorld(opts WorldOptions) (*World, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	refused := map[string]bool{}
+	for _, action := range opts.NotAllowlisted {
+		if !partnerapi.RequiresAllowlist(action) {
+			return nil, fmt.Errorf("new world: %q in NotAllowlisted is not an action that requires the allowlist (%v)", action, partnerapi.AllowlistedActions())
+		}
+		refused[action] = true
+	}
 	w := &World{
 		seed:        opts.Seed,
 		now:         opts.Now,
@@ -213,9 +232,14 @@ func NewWorld(opts WorldOptions) (*World, error) {
 		invitations: map[string]*invitation{},
 		files:       map[string]fileSpec{},
 		bills:       billCache{rows: map[billKey][]billRow{}},
+
+		notAllowlisted: refused,
 	}
 	w.genNow = opts.Now()
 	w.generate(opts.Customers, w.genNow)
+	for _, p := range w.partners {
+		p.notAllowlisted = maps.Clone(refused)
+	}
 	return w, nil
 }
 
@@ -266,6 +290,9 @@ func (w *World) Call(c Caller, action string, body json.RawMessage) (resp any, e
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if err := w.checkAllowlist(c, action); err != nil {
+		return nil, err
+	}
 	defer func() {
 		// A bug must not take the server down: the caller logs the panic
 		// with its stack and answers InternalError, as the service would.
