@@ -18,17 +18,21 @@ import (
 // money formats a bill amount with 8 decimals.
 func money(d decimal.Decimal) string { return d.StringFixed(8) }
 
-// billMonth parses a bill month and refuses months in the future.
-func (w *World) billMonth(s string, now time.Time) (int, error) {
+// billMonth parses a bill month. A month in the future is not an error (the
+// documentation names none for it): it is a month without bills, as is any
+// month before June 2022 or before the customer was bound.
+func (w *World) billMonth(s string) (int, error) {
 	m, ok := parseMonth(s)
 	if !ok {
 		return 0, errorf("InvalidParameterValue.InvalidMonth", "The month %q is not in YYYY-MM format.", s)
 	}
-	if m > monthIndex(now) {
-		return 0, errorf("InvalidParameterValue.InvalidMonth", "The month %s is in the future.", s)
-	}
 	return m, nil
 }
+
+// earliestDailyBill is the first date DescribeCustomerBillDetailByDay
+// answers for: "Historical daily bill dated before 2025-06-01 cannot be
+// queried."
+var earliestDailyBill = time.Date(2025, 6, 1, 0, 0, 0, 0, apiZone)
 
 // rowFilter is the documented PayMode, ActionType and IsConfirmed filters.
 type rowFilter struct {
@@ -121,7 +125,7 @@ func (w *World) partnerMonth(c Caller, uin int64, month string) (*customer, []bi
 		return nil, nil, err
 	}
 	now := w.clock()
-	m, err := w.billMonth(month, now)
+	m, err := w.billMonth(month)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -190,7 +194,7 @@ func describeCustomerBillSummary(w *World, c Caller, req *partnerapi.DescribeCus
 		return nil, err
 	}
 	now := w.clock()
-	m, err := w.billMonth(req.Month, now)
+	m, err := w.billMonth(req.Month)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +215,7 @@ func describeCustomerBillDetail(w *World, c Caller, req *partnerapi.DescribeCust
 		return nil, err
 	}
 	now := w.clock()
-	m, err := w.billMonth(req.Month, now)
+	m, err := w.billMonth(req.Month)
 	if err != nil {
 		return nil, err
 	}
@@ -274,11 +278,11 @@ func describeCustomerBillDetailByDay(w *World, c Caller, req *partnerapi.Describ
 	if err != nil {
 		return nil, errorf("InvalidParameterValue", "Date %q is not in YYYY-MM-DD format.", req.Date)
 	}
-	now := w.clock()
-	if date.After(now) {
-		return nil, errorf("InvalidParameterValue", "Date %s is in the future.", req.Date)
+	if date.Before(earliestDailyBill) {
+		return nil, errorf("InvalidParameterValue", "Daily bills dated before 2025-06-01 cannot be queried, not %s.", req.Date)
 	}
-	sum := decimal.Zero
+	now := w.clock()
+	sum := decimal.Zero // a day in the future has no bill yet
 	for _, row := range w.visibleRows(cu, monthIndex(date), now) {
 		if row.at.Format(apiDateLayout) == req.Date {
 			sum = sum.Add(row.total)
@@ -295,7 +299,7 @@ func describeBillDetail(w *World, c Caller, req *partnerapi.DescribeBillDetailRe
 		return nil, err
 	}
 	now := w.clock()
-	m, err := w.billMonth(req.Month, now)
+	m, err := w.billMonth(req.Month)
 	if err != nil {
 		return nil, err
 	}
@@ -335,7 +339,7 @@ func describeBillSummary(w *World, c Caller, req *partnerapi.DescribeBillSummary
 		return nil, err
 	}
 	now := w.clock()
-	m, err := w.billMonth(req.Month, now)
+	m, err := w.billMonth(req.Month)
 	if err != nil {
 		return nil, err
 	}

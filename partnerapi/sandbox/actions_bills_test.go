@@ -123,9 +123,12 @@ func TestBillSummariesAddUpToDetails(t *testing.T) {
 				if !hourlyDetail.Equal(hourly.TotalCost.Decimal()) {
 					t.Errorf("hourly details %s, summary %s", hourlyDetail, hourly.TotalCost)
 				}
-				// Days add up to the month.
-				days := decimal.Zero
+				// Days add up to the month, for months daily bills cover.
 				m, _ := parseMonth(month)
+				if monthStart(m).Before(earliestDailyBill) {
+					return
+				}
+				days := decimal.Zero
 				for d := monthStart(m); monthIndex(d) == m && !d.After(f.clock.t); d = d.AddDate(0, 0, 1) {
 					resp := call[partnerapi.DescribeCustomerBillDetailByDayResponse](t, f, s.partner, "DescribeCustomerBillDetailByDay", map[string]any{"CustomerUin": s.uin, "Date": d.Format(apiDateLayout)})
 					days = days.Add(dec(t, resp.TotalCost))
@@ -241,12 +244,56 @@ func TestBillFilesMatchBills(t *testing.T) {
 func TestBillMonthRules(t *testing.T) {
 	f := newFixture(t, 14)
 	uin := f.direct[0].Uin
-	if code := callCode(t, f, f.dist, "DescribeCustomerBillSummary", map[string]any{"CustomerUin": uin, "Month": f.month(1)}); code != "InvalidParameterValue.InvalidMonth" {
-		t.Errorf("future month: %s", code)
+	bound := monthIndex(f.w.customers[uin].bindTime)
+	emptyMonths := []struct {
+		name, month string
+	}{
+		{"future month", f.month(1)},
+		{"far future month", "2099-01"},
+		{"before June 2022", "2022-05"},
+		{"before binding", monthString(bound - 1)},
 	}
-	old := call[partnerapi.DescribeCustomerBillDetailResponse](t, f, f.dist, "DescribeCustomerBillDetail", map[string]any{"CustomerUin": uin, "Month": f.month(-20), "Page": 1, "PageSize": 10})
-	if old.Total != 0 || old.DetailSet == nil {
-		t.Errorf("a month before the window: %+v", old)
+	for _, tc := range emptyMonths {
+		t.Run(tc.name, func(t *testing.T) {
+			sum := call[partnerapi.DescribeCustomerBillSummaryResponse](t, f, f.dist, "DescribeCustomerBillSummary", map[string]any{"CustomerUin": uin, "Month": tc.month})
+			detail := call[partnerapi.DescribeCustomerBillDetailResponse](t, f, f.dist, "DescribeCustomerBillDetail", map[string]any{"CustomerUin": uin, "Month": tc.month, "Page": 1, "PageSize": 10})
+			if !sum.TotalCost.IsZero() || detail.Total != 0 || detail.DetailSet == nil {
+				t.Errorf("%s: summary %s, details %+v; want an empty month", tc.month, sum.TotalCost, detail)
+			}
+		})
+	}
+	if code := callCode(t, f, f.dist, "DescribeCustomerBillSummary", map[string]any{"CustomerUin": uin, "Month": "2025-13"}); code != "InvalidParameterValue.InvalidMonth" {
+		t.Errorf("month 13: %s", code)
+	}
+	// Long history: every month from the first full month after binding
+	// (June 2022 at the earliest) has bills.
+	for m := max(earliestBillMonth, bound+1); m < monthIndex(f.clock.t); m++ {
+		if d := call[partnerapi.DescribeCustomerBillDetailResponse](t, f, f.dist, "DescribeCustomerBillDetail", map[string]any{"CustomerUin": uin, "Month": monthString(m), "Page": 1, "PageSize": 1}); d.Total == 0 {
+			t.Errorf("no bill in %s for a customer bound %s", monthString(m), apiTime(f.w.customers[uin].bindTime))
+		}
+	}
+	days := []struct {
+		name, date, code, total string
+	}{
+		{"first day daily bills cover", "2025-06-01", "", ""},
+		{"the day before", "2025-05-31", "InvalidParameterValue", ""},
+		{"tomorrow", f.clock.t.In(apiZone).AddDate(0, 0, 1).Format(apiDateLayout), "", "0.00000000"},
+		{"not a date", "2025-6-1", "InvalidParameterValue", ""},
+	}
+	for _, tc := range days {
+		t.Run(tc.name, func(t *testing.T) {
+			req := map[string]any{"CustomerUin": uin, "Date": tc.date}
+			if tc.code != "" {
+				if code := callCode(t, f, f.dist, "DescribeCustomerBillDetailByDay", req); code != tc.code {
+					t.Errorf("%s: code %q, want %q", tc.date, code, tc.code)
+				}
+				return
+			}
+			resp := call[partnerapi.DescribeCustomerBillDetailByDayResponse](t, f, f.dist, "DescribeCustomerBillDetailByDay", req)
+			if tc.total != "" && resp.TotalCost != tc.total {
+				t.Errorf("%s: TotalCost %s, want %s", tc.date, resp.TotalCost, tc.total)
+			}
+		})
 	}
 	past := call[partnerapi.DescribeCustomerBillDetailResponse](t, f, f.dist, "DescribeCustomerBillDetail", map[string]any{"CustomerUin": uin, "Month": f.month(-1), "Page": 1000, "PageSize": 10})
 	if past.Total == 0 || len(past.DetailSet) != 0 {

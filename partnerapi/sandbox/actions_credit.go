@@ -1,8 +1,6 @@
 package sandbox
 
 import (
-	"strconv"
-
 	"github.com/shopspring/decimal"
 
 	"resellerportal/partnerapi"
@@ -58,9 +56,13 @@ func allocateCustomerCredit(w *World, c Caller, req *partnerapi.AllocateCustomer
 	cu.credit = cu.credit.Add(added)
 	p.allocated = p.allocated.Add(added)
 	remain := w.remaining(cu, now)
+	// Available credit set to 0 suspends the customer's services until
+	// credit is added back (the sandbox's partners do not hold the
+	// "non-stop" privilege the documentation mentions).
+	cu.creditStop = remain.IsZero()
 	cu.history = append(cu.history, allocation{
 		time:     now,
-		operator: strconv.FormatUint(c.Uin, 10),
+		operator: p.name,
 		added:    added,
 		after:    cu.credit,
 		remain:   remain,
@@ -149,7 +151,8 @@ func forceQN(w *World, c Caller, req *partnerapi.ForceQNRequest) (*partnerapi.Fo
 		return nil, errorf("InvalidParameterValue", "Type must be 0 (normal) or 2 (forced service suspension), got %d.", req.Type)
 	}
 	cu.force = int64(req.Type)
-	return &partnerapi.ForceQNResponse{C: 0, M: "success"}, nil
+	// C and M are deprecated: the answer carries only the RequestId.
+	return &partnerapi.ForceQNResponse{}, nil
 }
 
 func queryCustomerBillingQuota(w *World, c Caller, _ *partnerapi.QueryCustomerBillingQuotaRequest) (*partnerapi.QueryCustomerBillingQuotaResponse, error) {

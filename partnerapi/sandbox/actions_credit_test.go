@@ -50,7 +50,7 @@ func TestAllocateCustomerCredit(t *testing.T) {
 		t.Fatalf("history %+v", hist)
 	}
 	last := hist.History[0]
-	if last.Operator != strconv.FormatUint(f.dist.Uin, 10) || !last.Credit.Decimal().Equal(decimal.RequireFromString("-100.5")) ||
+	if last.Operator != f.w.distributor.name || !last.Credit.Decimal().Equal(decimal.RequireFromString("-100.5")) ||
 		!last.AllocatedCredit.Decimal().Equal(want) || last.Remark != "take back" || !last.ClientCreditAfter.Decimal().Equal(resp.RemainingCredit.Decimal()) {
 		t.Errorf("latest history record %+v", last)
 	}

@@ -63,9 +63,9 @@ func queryCustomersCredit(w *World, c Caller, req *partnerapi.QueryCustomersCred
 	for _, cu := range matched[lo:hi] {
 		out = append(out, partnerapi.QueryCustomersCreditData{
 			Name:            cu.name,
-			Type:            accountType(cu),
+			Type:            customerType,
 			Mobile:          cu.mobile,
-			Email:           cu.email,
+			Email:           maskCustomerMail(cu.email),
 			Arrears:         "-",
 			AssociationTime: apiTime(cu.bindTime),
 			RecentExpiry:    recentExpiry(cu, now),
@@ -80,11 +80,19 @@ func queryCustomersCredit(w *World, c Caller, req *partnerapi.QueryCustomersCred
 	return &partnerapi.QueryCustomersCreditResponse{Data: out, Total: uint64(len(matched))}, nil
 }
 
-func accountType(cu *customer) string {
-	if cu.company {
-		return "company"
+// customerType is QueryCustomersCredit's Type. The documentation says only
+// "Type"; "new" is the value of the published example, and the account kind
+// (individual or enterprise) is in IdentifyType.
+const customerType = "new"
+
+// accountStatus is DescribeCustomerInfo's AccountStatus: "2" (documented as
+// "mandatory arrears") while the customer's services are suspended, by
+// ForceQN or because its available credit was set to 0; "0" otherwise.
+func accountStatus(cu *customer) string {
+	if cu.force == 2 || cu.creditStop {
+		return "2"
 	}
-	return "personal"
+	return "0"
 }
 
 // recentExpiry is the nearest expiry of the customer's usable vouchers.
@@ -132,7 +140,7 @@ func describeCustomerInfo(w *World, c Caller, req *partnerapi.DescribeCustomerIn
 			Mark:            cu.remark,
 			Name:            cu.name,
 			BindTime:        apiTime(cu.bindTime),
-			AccountStatus:   strconv.FormatInt(cu.force, 10),
+			AccountStatus:   accountStatus(cu),
 			AuthStatus:      "-1",
 			AuthType:        -1,
 			CidRegisterTime: apiTime(cu.regTime),
@@ -151,10 +159,10 @@ func describeCustomerInfo(w *World, c Caller, req *partnerapi.DescribeCustomerIn
 	return &partnerapi.DescribeCustomerInfoResponse{Data: out}, nil
 }
 
-// hasExpense reports whether a customer has any bill in the window.
+// hasExpense reports whether a customer has any bill, newest month first.
 func (w *World) hasExpense(cu *customer, now time.Time) bool {
-	cur := monthIndex(now)
-	for m := cur; m > cur-billWindow; m-- {
+	first := max(earliestBillMonth, monthIndex(cu.bindTime))
+	for m := monthIndex(now); m >= first; m-- {
 		if len(w.visibleRows(cu, m, now)) > 0 {
 			return true
 		}

@@ -15,8 +15,9 @@ import (
 // Downloads: the actions answer a link to /sandbox/files/{name}; the file's
 // CSV content is built from the same bill rows when it is fetched.
 
-// earliestBillMonth is June 2022, the first month bills can be downloaded.
-var earliestBillMonth = 2022*12 + 5
+// earliestResourceBillMonth is November 2023, the first month resource bills
+// (billResource, billResourcePack) can be downloaded.
+var earliestResourceBillMonth = 2023*12 + 10
 
 // offer registers a download and returns its URL.
 func (w *World) offer(c Caller, name string, spec fileSpec) string {
@@ -26,7 +27,7 @@ func (w *World) offer(c Caller, name string, spec fileSpec) string {
 }
 
 func (w *World) downloadMonth(s string) (int, error) {
-	m, err := w.billMonth(s, w.clock())
+	m, err := w.billMonth(s)
 	if err != nil {
 		return 0, err
 	}
@@ -88,6 +89,9 @@ func describeCustomerBillDownloadUrl(w *World, c Caller, req *partnerapi.Describ
 		}
 	default:
 		return nil, errorf("InvalidParameterValue", "FileType must be billResource, billDetail, billResourcePack or billDetailPack, got %q.", req.FileType)
+	}
+	if (req.FileType == "billResource" || req.FileType == "billResourcePack") && m < earliestResourceBillMonth {
+		return nil, errorf("InvalidParameterValue.InvalidMonth", "Resource bills can be downloaded from 2023-11 onwards, not for %s.", req.Month)
 	}
 	name := fmt.Sprintf("%s-%s-%d-%d-%s.csv", req.FileType, req.CustomerUinType, p.uin, spec.uin, monthString(m))
 	url := w.offer(c, name, spec)

@@ -138,7 +138,7 @@ func TestSendVerifyCodeAndCreateAccount(t *testing.T) {
 		t.Fatalf("Uin %q", created.Uin)
 	}
 	info := call[partnerapi.QueryCustomersCreditResponse](t, f, f.sub, "QueryCustomersCredit", map[string]any{"FilterType": "ClientUin", "Filter": created.Uin})
-	if len(info.Data) != 1 || info.Data[0].Email != "first@example.com" || info.Data[0].ClientUin != uin {
+	if len(info.Data) != 1 || info.Data[0].Email != "fir*********@example.com" || info.Data[0].ClientUin != uin {
 		t.Errorf("created customer not listed: %+v", info.Data)
 	}
 	if got := callCode(t, f, f.sub, "CreateAccount", with("Mail", "second@example.com")); got != "FailedOperation.VerificationCodeIllegal" {

@@ -123,13 +123,16 @@ type customer struct {
 	company     bool
 	identify    uint8 // 0 not verified, 1 individual, 2 enterprise
 	credential  bool
-	force       int64
-	spend       int32 // typical monthly spend in US cents; 0 = no usage
-	bindTime    time.Time
-	regTime     time.Time
-	credit      decimal.Decimal
-	history     []allocation
-	vouchers    []*voucher
+	// creditStop is set when an allocation leaves the customer's available
+	// credit at 0, which suspends its services until credit is added back.
+	creditStop bool
+	force      int64 // the forced-suspension setting of ForceQN: 0 or 2
+	spend      int32 // typical monthly spend in US cents; 0 = no usage
+	bindTime   time.Time
+	regTime    time.Time
+	credit     decimal.Decimal
+	history    []allocation
+	vouchers   []*voucher
 }
 
 // allocation is one credit allocation record.

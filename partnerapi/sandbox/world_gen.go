@@ -21,9 +21,18 @@ import (
 const (
 	day           = 24 * time.Hour
 	subAgentCount = 5
-	// billWindow is how many months of bills exist, the current one included.
-	billWindow = 12
 )
+
+// earliestBillMonth is June 2022, the earliest month the documentation says
+// bills can be downloaded for; bills exist from then, or from the
+// customer's binding when that is later, up to the current month.
+var earliestBillMonth = 2022*12 + 5
+
+// billExists reports whether a customer has a bill month m at now: from
+// June 2022 or its binding month, whichever is later, to the current month.
+func billExists(cu *customer, m int, now time.Time) bool {
+	return m <= monthIndex(now) && m >= earliestBillMonth && m >= monthIndex(cu.bindTime)
+}
 
 // stream numbers keep the independent random streams apart.
 const (
@@ -202,7 +211,7 @@ func (w *World) genCustomers(r *rand.Rand, p *partner, n, withCredential int, to
 		if !cu.credit.IsZero() {
 			cu.history = []allocation{{
 				time:     bind.Add(time.Duration(600+r.IntN(7200)) * time.Second),
-				operator: strconv.FormatUint(p.uin, 10),
+				operator: p.name,
 				added:    cu.credit, after: cu.credit, remain: cu.credit,
 				remark: "initial credit line",
 			}}
@@ -586,11 +595,10 @@ func (row billRow) confirmed(now time.Time) bool {
 	return row.payMode == "prePay" || monthIndex(row.at) < monthIndex(now)
 }
 
-// visibleRows returns the rows of a customer's month that exist at now: in
-// the bill window, after binding, not in the future.
+// visibleRows returns the rows of a customer's month that exist at now:
+// from June 2022, after binding, not in the future.
 func (w *World) visibleRows(cu *customer, m int, now time.Time) []billRow {
-	cur := monthIndex(now)
-	if m > cur || m <= cur-billWindow || m < monthIndex(cu.bindTime) {
+	if !billExists(cu, m, now) {
 		return nil
 	}
 	all := w.monthRows(cu, m)
@@ -611,8 +619,7 @@ func (w *World) monthToDateSpend(cu *customer, now time.Time) decimal.Decimal {
 // monthTotal is the total cost of a customer's month as visibleRows shows
 // it, computed from the plan alone, without building rows.
 func (w *World) monthTotal(cu *customer, m int, now time.Time) decimal.Decimal {
-	cur := monthIndex(now)
-	if m > cur || m <= cur-billWindow || m < monthIndex(cu.bindTime) {
+	if !billExists(cu, m, now) {
 		return decimal.Zero
 	}
 	var units int64

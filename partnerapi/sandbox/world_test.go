@@ -146,9 +146,14 @@ func TestNewWorldDefaults(t *testing.T) {
 			t.Errorf("customer %d with a credential has no voucher", c.Uin)
 		}
 		cur := monthIndex(f.clock.t)
-		for m := cur - billWindow + 1; m <= cur; m++ {
+		for m := max(earliestBillMonth, monthIndex(cu.bindTime)+1); m <= cur; m++ {
 			if len(f.w.visibleRows(cu, m, f.clock.t)) == 0 {
 				t.Errorf("customer %d with a credential has no bill in %s", c.Uin, monthString(m))
+			}
+		}
+		for _, m := range []int{earliestBillMonth - 1, monthIndex(cu.bindTime) - 1, cur + 1} {
+			if rows := f.w.visibleRows(cu, m, f.clock.t); len(rows) != 0 {
+				t.Errorf("customer %d bound %s has %d bill rows in %s", c.Uin, apiTime(cu.bindTime), len(rows), monthString(m))
 			}
 		}
 	}
