@@ -22,6 +22,13 @@ const (
 	smsInterval  = 60 * time.Second
 	mailInterval = 180 * time.Second
 	maxPerPhone  = 5
+	// codeLifetime is how long a verification code stays usable; the
+	// documentation gives no lifetime, so this is the sandbox's choice.
+	codeLifetime = 10 * time.Minute
+	// smsPerDay is how many codes one number receives in a day (in the API's
+	// time zone) before FailedOperation.SendVerifyCodeLimit; the sandbox's
+	// choice, the documentation gives no number.
+	smsPerDay = 10
 )
 
 func queryPendingClientsV2(w *World, c Caller, req *partnerapi.QueryPendingClientsV2Request) (*partnerapi.QueryPendingClientsV2Response, error) {
@@ -42,7 +49,7 @@ func queryPendingClientsV2(w *World, c Caller, req *partnerapi.QueryPendingClien
 			typ = "company"
 		}
 		out = append(out, partnerapi.QueryPendingCustomersItem{
-			ApplyTime: apiTime(a.applyTime), ClientUin: a.uin, Email: a.email, Mobile: a.mobile,
+			ApplyTime: apiTime(a.applyTime), ClientUin: a.uin, Email: a.email, Mobile: maskMobile(a.mobile),
 			Name: a.name, Status: "Reviewing", Type: typ,
 		})
 	}
@@ -91,6 +98,11 @@ func approveClientApply(w *World, c Caller, req *partnerapi.ApproveClientApplyRe
 		return nil, errorf("FailedOperation.ClientNotApply", "The UIN %d has no pending application to become your customer.", req.ClientUin)
 	}
 	a := w.pendingClients[i]
+	if req.ApproveType == "pass" && a.refusal != "" {
+		// The account cannot be bound; the application stays for the
+		// partner to reject.
+		return nil, errorf(a.refusal, "The UIN %d cannot become your customer: %s.", a.uin, errorMeaning(a.refusal))
+	}
 	w.pendingClients = slices.Delete(w.pendingClients, i, i+1)
 	if req.ApproveType == "pass" {
 		now := w.clock().Truncate(time.Second)
@@ -104,8 +116,10 @@ func approveClientApply(w *World, c Caller, req *partnerapi.ApproveClientApplyRe
 			cu.identify = 2
 		}
 		w.customers[cu.uin] = cu
+		w.emails[strings.ToLower(cu.email)] = true
 		w.phoneUses[cu.countryCode+" "+cu.mobile]++
 		p.customers = append(p.customers, cu.uin)
+		w.markBound(a, now)
 	}
 	return &partnerapi.ApproveClientApplyResponse{}, nil
 }
@@ -131,6 +145,7 @@ func approveSubAgentApply(w *World, c Caller, req *partnerapi.ApproveSubAgentApp
 		}
 		w.partners[sa.uin] = sa
 		w.subAgents = append(w.subAgents, sa)
+		w.markBound(a, sa.bindTime)
 	}
 	return &partnerapi.ApproveSubAgentApplyResponse{}, nil
 }
@@ -172,6 +187,16 @@ func sendVerifyCode(w *World, _ Caller, req *partnerapi.SendVerifyCodeRequest) (
 	if last, ok := w.smsSent[key]; ok && now.Sub(last.sent) < smsInterval {
 		return nil, errorf("FailedOperation.SendVerifyCodeLimit60", "A verification code was sent to %s less than 60 seconds ago; try again later.", key)
 	}
+	today := now.In(apiZone).Format(apiDateLayout)
+	daily := w.smsDaily[key]
+	if daily.day != today {
+		daily = smsDay{day: today}
+	}
+	if daily.count >= smsPerDay {
+		return nil, errorf("FailedOperation.SendVerifyCodeLimit", "%s has received %d verification codes today (UTC+8), the most a number receives in a day; try again tomorrow.", key, smsPerDay)
+	}
+	daily.count++
+	w.smsDaily[key] = daily
 	code := fmt.Sprintf("%06d", w.rng.IntN(1000000))
 	w.smsSent[key] = smsRec{code: code, sent: now}
 	w.send(OutboxMessage{Kind: "sms", To: key, Time: now.UTC().Format(time.RFC3339), Code: code})
@@ -236,6 +261,10 @@ func createAccount(w *World, c Caller, req *partnerapi.CreateAccountRequest) (*p
 	sent, ok := w.smsSent[key]
 	if !ok || sent.code == "" || sent.code != strings.TrimSpace(req.VerifyCode) {
 		return nil, errorf("FailedOperation.VerificationCodeIllegal", "The verification code is not the latest one sent to %s.", key)
+	}
+	if w.clock().Sub(sent.sent) > codeLifetime {
+		return nil, errorf("FailedOperation.VerificationCodeIllegal", "The verification code sent to %s at %s has expired: codes are valid for %d minutes.",
+			key, apiTime(sent.sent), int(codeLifetime/time.Minute))
 	}
 	lowerMail := strings.ToLower(addr)
 	if w.emails[lowerMail] || w.emails[addr] {
@@ -340,12 +369,24 @@ func createAndSendClientInvitationMail(w *World, c Caller, req *partnerapi.Creat
 	}
 	now := w.clock()
 	key := strings.ToLower(addr)
-	if last, ok := w.mailSent[key]; ok && now.Sub(last) < mailInterval {
-		return nil, errorf("FailedOperation.SendMailLimit180", "An invitation was sent to %s less than three minutes ago; try again later.", addr)
+	switch w.mailScope {
+	case MailLimitPerPartner:
+		if last, ok := w.mailSentBy[c.Uin]; ok && now.Sub(last) < mailInterval {
+			return nil, errorf("FailedOperation.SendMailLimit180", "You sent an invitation less than three minutes ago; try again later.")
+		}
+	default:
+		if last, ok := w.mailSent[key]; ok && now.Sub(last) < mailInterval {
+			return nil, errorf("FailedOperation.SendMailLimit180", "An invitation was sent to %s less than three minutes ago; try again later.", addr)
+		}
 	}
 	token := randomString(w.rng, "0123456789abcdef", 32)
-	w.invitations[token] = &invitation{token: token, partner: c.Uin, mail: addr, role: role, created: now}
+	inv := &invitation{token: token, partner: c.Uin, mail: addr, role: role, created: now.Truncate(time.Second)}
+	if role == 1 {
+		inv.material = strings.TrimSpace(req.MaterialUrl)
+	}
+	w.invitations[token] = inv
 	w.mailSent[key] = now
+	w.mailSentBy[c.Uin] = now
 	link := invitationURL + token
 	w.send(OutboxMessage{Kind: "mail", To: addr, Time: now.UTC().Format(time.RFC3339), Link: link, Token: token})
 	return &partnerapi.CreateAndSendClientInvitationMailResponse{InvitationLink: link}, nil
@@ -360,13 +401,18 @@ func queryInvitationInfo(w *World, c Caller, req *partnerapi.QueryInvitationInfo
 	for _, tok := range req.InvitationToken {
 		inv, ok := w.invitations[tok]
 		// Unknown, foreign and deleted (older than 60 days) tokens are absent.
-		if !ok || inv.partner != c.Uin || now.Sub(inv.created) > 60*day {
+		if !ok || inv.partner != c.Uin || now.Sub(inv.created) > invitationRetention {
 			continue
 		}
-		out = append(out, partnerapi.QueryInvitationInfoData{
+		d := partnerapi.QueryInvitationInfoData{
 			InvitationToken: inv.token, CreateTime: apiTime(inv.created), Status: 1,
-			ClientMail: inv.mail, ClientType: inv.role,
-		})
+			ClientMail: maskInvitationMail(inv.mail), ClientType: inv.role,
+		}
+		if !inv.used.IsZero() {
+			d.Status, d.UseTime, d.ClientUin = 2, apiTime(inv.used), int64(inv.clientUin)
+			d.BindTime = apiTime(inv.bound)
+		}
+		out = append(out, d)
 	}
 	return &partnerapi.QueryInvitationInfoResponse{InvitationInfo: out}, nil
 }

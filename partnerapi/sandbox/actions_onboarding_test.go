@@ -185,7 +185,7 @@ func TestInvitationMail(t *testing.T) {
 	if len(info.InvitationInfo) != 2 {
 		t.Fatalf("info %+v", info.InvitationInfo)
 	}
-	if got := info.InvitationInfo[0]; got.InvitationToken != token || got.Status != 1 || got.ClientType != 2 || got.ClientMail != "buyer@example.com" || got.CreateTime == "" {
+	if got := info.InvitationInfo[0]; got.InvitationToken != token || got.Status != 1 || got.ClientType != 2 || got.ClientMail != "b**********r@example.com" || got.CreateTime == "" {
 		t.Errorf("first invitation %+v", got)
 	}
 	if got := info.InvitationInfo[1]; got.ClientType != 1 {

@@ -39,6 +39,10 @@ type Options struct {
 	// partnerapi.RequiresAllowlist) for which no partner is allowlisted at
 	// first; every other allowlisted action is granted to every partner.
 	NotAllowlisted []string
+
+	// MailLimitScope is what FailedOperation.SendMailLimit180 is counted
+	// per; MailLimitPerAddress when empty.
+	MailLimitScope MailLimitScope
 }
 
 // Server is the sandbox's HTTP front: it checks protocol, signature, rate
@@ -79,7 +83,7 @@ func New(opts Options) (*Server, error) {
 	}
 	world, err := NewWorld(WorldOptions{
 		Seed: opts.Seed, Customers: opts.Customers, Now: now,
-		NotAllowlisted: opts.NotAllowlisted,
+		NotAllowlisted: opts.NotAllowlisted, MailLimitScope: opts.MailLimitScope,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: build world: %w", err)
@@ -115,6 +119,9 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /sandbox/allowlist", s.serveAllowlist)
 	mux.HandleFunc("POST /sandbox/allowlist", s.serveSetAllowlisted)
 	mux.HandleFunc("DELETE /sandbox/allowlist", s.serveResetAllowlist)
+	mux.HandleFunc("POST /sandbox/invitations/{token}/accept", s.serveAcceptInvitation)
+	mux.HandleFunc("GET /sandbox/settings", s.serveSettings)
+	mux.HandleFunc("POST /sandbox/settings", s.serveChangeSettings)
 	return mux
 }
 

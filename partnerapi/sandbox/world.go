@@ -24,6 +24,9 @@ type WorldOptions struct {
 	// NotAllowlisted lists the allowlisted actions no partner may call at
 	// first (see partnerapi.RequiresAllowlist); the others are granted.
 	NotAllowlisted []string
+	// MailLimitScope is what the three-minute invitation mail limit counts
+	// per; MailLimitPerAddress when empty.
+	MailLimitScope MailLimitScope
 }
 
 // maxCustomers bounds WorldOptions.Customers.
@@ -77,11 +80,14 @@ type World struct {
 	pendingClients   []*applicant // customer applications, each with its partner
 	pendingSubAgents []*applicant // second-level reseller applications to the distributor
 
-	emails      map[string]bool   // registered mail addresses, lower case
-	phoneUses   map[string]int    // "+cc number" -> accounts registered with it
-	smsSent     map[string]smsRec // "+cc number" -> the latest code sent
-	mailSent    map[string]time.Time
-	invitations map[string]*invitation
+	emails      map[string]bool        // registered mail addresses, lower case
+	phoneUses   map[string]int         // "+cc number" -> accounts registered with it
+	smsSent     map[string]smsRec      // "+cc number" -> the latest code sent
+	smsDaily    map[string]smsDay      // "+cc number" -> codes sent on the latest day
+	mailSent    map[string]time.Time   // lower-case address -> latest invitation to it
+	mailSentBy  map[uint64]time.Time   // partner -> latest invitation it sent
+	mailScope   MailLimitScope         // which of the two the three-minute limit uses
+	invitations map[string]*invitation // by token
 	outbox      []OutboxMessage
 
 	// notAllowlisted holds the allowlisted actions refused to partners
@@ -158,6 +164,9 @@ type applicant struct {
 	applyTime time.Time
 	material  string
 	authState int64
+
+	invitation string // the token of the invitation it came through, if any
+	refusal    string // the binding error approval answers instead of binding, if any
 }
 
 // voucher is a customer's voucher.
@@ -178,17 +187,28 @@ type voucher struct {
 
 // invitation is an invitation link sent by mail.
 type invitation struct {
-	token   string
-	partner uint64
-	mail    string
-	role    int64 // 1 second-level reseller, 2 customer
-	created time.Time
+	token    string
+	partner  uint64
+	mail     string
+	role     int64 // 1 second-level reseller, 2 customer
+	material string
+	created  time.Time
+
+	used      time.Time // when the invited party accepted; zero while unused
+	clientUin uint64    // who accepted
+	bound     time.Time // when the partner approved the application; zero until then
 }
 
 // smsRec is the latest verification code sent to a phone.
 type smsRec struct {
 	code string
 	sent time.Time
+}
+
+// smsDay counts the codes sent to a phone on one day (in the API's zone).
+type smsDay struct {
+	day   string // YYYY-MM-DD
+	count int
 }
 
 // fileSpec describes an offered download; its content is built when fetched.
@@ -220,6 +240,10 @@ func NewWorld(opts WorldOptions) (*World, error) {
 		}
 		refused[action] = true
 	}
+	scope, err := parseMailLimitScope(string(opts.MailLimitScope))
+	if err != nil {
+		return nil, fmt.Errorf("new world: %w", err)
+	}
 	w := &World{
 		seed:        opts.Seed,
 		now:         opts.Now,
@@ -231,7 +255,10 @@ func NewWorld(opts WorldOptions) (*World, error) {
 		emails:      make(map[string]bool, opts.Customers+200),
 		phoneUses:   make(map[string]int, opts.Customers+200),
 		smsSent:     map[string]smsRec{},
+		smsDaily:    map[string]smsDay{},
 		mailSent:    map[string]time.Time{},
+		mailSentBy:  map[uint64]time.Time{},
+		mailScope:   scope,
 		invitations: map[string]*invitation{},
 		files:       map[string]fileSpec{},
 		bills:       billCache{rows: map[billKey][]billRow{}},
