@@ -64,7 +64,7 @@ func queryPendingSubAgentsV2(w *World, c Caller, req *partnerapi.QueryPendingSub
 	out := make([]partnerapi.QueryPendingSubAgentsV2ResponseData, 0, hi-lo)
 	for _, a := range w.pendingSubAgents[lo:hi] {
 		out = append(out, partnerapi.QueryPendingSubAgentsV2ResponseData{
-			SubAgentUin: int64(a.uin), Name: a.name, Mobile: a.mobile, Email: a.email,
+			SubAgentUin: int64(a.uin), Name: a.name, Mobile: maskMobile(a.mobile), Email: a.email,
 			ApplyTime: apiTime(a.applyTime), Status: "Reviewing", MaterialUrl: a.material, AuthState: a.authState,
 		})
 	}

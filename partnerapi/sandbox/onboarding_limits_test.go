@@ -26,6 +26,18 @@ func TestPendingApplicationsMasked(t *testing.T) {
 			t.Errorf("pending %d: Mobile %q is not masked as in the published example", a.ClientUin, a.Mobile)
 		}
 	}
+	agents, err := c.QueryPendingSubAgentsV2(t.Context(), &partnerapi.QueryPendingSubAgentsV2Request{Page: 1, PageSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(agents.Data) == 0 {
+		t.Fatal("no pending reseller application")
+	}
+	for _, a := range agents.Data {
+		if !strings.Contains(a.Mobile, "****") {
+			t.Errorf("pending reseller %d: Mobile %q is not masked as in the published example", a.SubAgentUin, a.Mobile)
+		}
+	}
 }
 
 // TestVerificationCodeLimits: codes expire after ten minutes, and a number
