@@ -30,7 +30,7 @@ type BillsRefresh struct {
 }
 
 // Name is the stored kind name.
-func (BillsRefresh) Name() string { return "bills.refresh" }
+func (BillsRefresh) Name() string { return KindBills }
 
 // Writes is false: bills are only read.
 func (BillsRefresh) Writes() bool { return false }
@@ -41,6 +41,98 @@ func (BillsRefresh) Concurrency() int { return 4 }
 type billItem struct {
 	CustomerUin uint64
 	Month       string
+}
+
+// billsParams are a bills refresh's stored parameters.
+type billsParams struct {
+	Month string
+}
+
+// billsPlanBatch is how many customers planning adds in one transaction.
+const billsPlanBatch = 1000
+
+// billsCursor is where a bills refresh's planning stands: walking the
+// directory cache's keys, or the partner API's customer list when the
+// cache was empty at the start.
+type billsCursor struct {
+	Source string // "directory" or "api"
+	After  string `json:",omitempty"` // directory: the last UIN added
+	Page   int64  `json:",omitempty"` // api: the last page added
+}
+
+// Plan lists the customers whose bills to read: those in the directory
+// cache, or when it is empty, those the partner API lists, a page at a time
+// (QueryCustomersCredit allows 5 pages a second, so 50,000 customers take
+// 100 s, which is why this runs inside the job and not in a request).
+func (b BillsRefresh) Plan(ctx context.Context, c *partnerapi.Client, job store.Job, cursor string, add func([]Item, string) error) error {
+	var p billsParams
+	if err := json.Unmarshal(job.Params, &p); err != nil || p.Month == "" {
+		return fmt.Errorf("bills job %d has no month: %s", job.ID, job.Params)
+	}
+	var at billsCursor
+	if cursor != "" {
+		if err := json.Unmarshal([]byte(cursor), &at); err != nil {
+			return fmt.Errorf("bills job %d: plan cursor %q: %w", job.ID, cursor, err)
+		}
+	} else {
+		first, err := b.DB.CacheKeys(ctx, CacheCustomer, "", 1)
+		if err != nil {
+			return err
+		}
+		at.Source = "api"
+		if len(first) > 0 {
+			at.Source = "directory"
+		}
+	}
+	next := func(uins []uint64) error {
+		resume, err := json.Marshal(at)
+		if err != nil {
+			return err
+		}
+		return add(PlanBills(p.Month, uins), string(resume))
+	}
+	switch at.Source {
+	case "directory":
+		for {
+			keys, err := b.DB.CacheKeys(ctx, CacheCustomer, at.After, billsPlanBatch)
+			if err != nil || len(keys) == 0 {
+				return err
+			}
+			uins := make([]uint64, 0, len(keys))
+			for _, k := range keys {
+				if uin, err := strconv.ParseUint(k, 10, 64); err == nil {
+					uins = append(uins, uin)
+				}
+			}
+			at.After = keys[len(keys)-1]
+			if err := next(uins); err != nil {
+				return err
+			}
+		}
+	case "api":
+		for {
+			page := at.Page + 1
+			resp, err := c.QueryCustomersCredit(ctx, &partnerapi.QueryCustomersCreditRequest{Page: page, PageSize: directoryPageSize, Order: "asc"})
+			if err != nil {
+				return fmt.Errorf("list customers, page %d: %w", page, err)
+			}
+			uins := make([]uint64, 0, len(resp.Data))
+			for _, cu := range resp.Data {
+				uins = append(uins, cu.ClientUin)
+			}
+			at.Page = page
+			if len(uins) > 0 {
+				if err := next(uins); err != nil {
+					return err
+				}
+			}
+			if len(resp.Data) < directoryPageSize || page*directoryPageSize >= int64(resp.Total) {
+				return nil
+			}
+		}
+	default:
+		return fmt.Errorf("bills job %d: plan cursor %q: unknown source", job.ID, cursor)
+	}
 }
 
 // PlanBills returns one item per customer for the month.
@@ -102,11 +194,15 @@ func (b BillsRefresh) Do(ctx context.Context, c *partnerapi.Client, _ store.Job,
 	if err != nil {
 		return Result{}, err
 	}
-	if err := b.DB.CachePut(ctx, CacheBillSummary, BillCacheKey(p.Month, p.CustomerUin), v, clockNow(b.Now)); err != nil {
+	summary, err := json.Marshal(map[string]string{"TotalCost": s.Total.String()})
+	if err != nil {
 		return Result{}, err
 	}
-	summary, _ := json.Marshal(map[string]string{"TotalCost": s.Total.String()})
-	return Result{RequestID: reqID, Summary: summary}, nil
+	key, fetched := BillCacheKey(p.Month, p.CustomerUin), clockNow(b.Now)
+	save := func(ctx context.Context, tx *store.Tx) error {
+		return tx.CachePut(ctx, CacheBillSummary, key, v, fetched)
+	}
+	return Result{RequestID: reqID, Summary: summary, Save: save}, nil
 }
 
 // Reconcile is never needed for reads.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"resellerportal/partnerapi"
@@ -19,6 +20,9 @@ const (
 
 // directoryPageSize is the page the directory walks the customer list by.
 const directoryPageSize = 100
+
+// infoBatch is how many UINs one DescribeCustomerInfo call takes at most.
+const infoBatch = 20
 
 // DirectoryEntry is one customer as the directory keeps it: credit from
 // QueryCustomersCredit and account details from DescribeCustomerInfo.
@@ -38,38 +42,68 @@ type DirectoryEntry struct {
 	AuthStatus      string
 }
 
-// DirectoryRefresh refreshes the customer directory, a page at a time.
+// DirectoryRefresh refreshes the customer directory, a page at a time. Each
+// page's customers are cached in the transaction that records the page as
+// done.
 type DirectoryRefresh struct {
-	DB  *store.DB
+	DB  *store.DB        // not needed any more: the engine's transaction saves the pages
 	Now func() time.Time // clock for the cache's "as of"; time.Now when nil
 }
 
 // Name is the stored kind name.
-func (DirectoryRefresh) Name() string { return "directory.refresh" }
+func (DirectoryRefresh) Name() string { return KindDirectory }
 
 // Writes is false: the directory only reads.
 func (DirectoryRefresh) Writes() bool { return false }
 
-// Concurrency lets two pages be read at once.
-func (DirectoryRefresh) Concurrency() int { return 2 }
+// Concurrency keeps enough pages in flight that DescribeCustomerInfo, the
+// action that sets the pace (a page of 100 needs five of its calls at 20 a
+// second, so 4 pages a second, against QueryCustomersCredit's 5 pages),
+// always has calls waiting on its budget while others are on the wire: its
+// limiter, not this number, sets the pace. With a page's five calls going
+// at once, eight pages keep up to 40 calls queued, two seconds of the
+// action's budget, enough to cover round trips of a second and more.
+func (DirectoryRefresh) Concurrency() int { return 8 }
 
 type directoryPage struct {
 	Page int64
 }
 
-// PlanDirectory asks for the number of customers and returns one item per page.
+// PlanDirectory asks for the number of customers and returns one item per
+// page, each counting the customers it holds.
 func PlanDirectory(ctx context.Context, c *partnerapi.Client) ([]Item, error) {
 	first, err := c.QueryCustomersCredit(ctx, &partnerapi.QueryCustomersCreditRequest{Page: 1, PageSize: 1})
 	if err != nil {
 		return nil, fmt.Errorf("count customers: %w", err)
 	}
-	pages := (int64(first.Total) + directoryPageSize - 1) / directoryPageSize
+	total := int64(first.Total)
+	pages := (total + directoryPageSize - 1) / directoryPageSize
 	items := make([]Item, 0, pages)
 	for p := int64(1); p <= pages; p++ {
-		payload, _ := json.Marshal(directoryPage{Page: p})
-		items = append(items, Item{Key: "page " + strconv.FormatInt(p, 10), Payload: payload})
+		payload, err := json.Marshal(directoryPage{Page: p})
+		if err != nil {
+			return nil, fmt.Errorf("plan directory page %d: %w", p, err)
+		}
+		units := min(directoryPageSize, total-(p-1)*directoryPageSize)
+		items = append(items, Item{Key: "page " + strconv.FormatInt(p, 10), Payload: payload, Units: int(units)})
 	}
 	return items, nil
+}
+
+// directoryPlanned is the plan cursor once the pages are added.
+const directoryPlanned = "pages"
+
+// Plan counts the customers (one call) and adds one item per page in one
+// batch; a cursor means that batch is in already.
+func (DirectoryRefresh) Plan(ctx context.Context, c *partnerapi.Client, _ store.Job, cursor string, add func([]Item, string) error) error {
+	if cursor != "" {
+		return nil
+	}
+	items, err := PlanDirectory(ctx, c)
+	if err != nil {
+		return err
+	}
+	return add(items, directoryPlanned)
 }
 
 // Do reads one page of customers with their details and caches each one.
@@ -91,14 +125,30 @@ func (d DirectoryRefresh) Do(ctx context.Context, c *partnerapi.Client, _ store.
 		}
 		uins = append(uins, int64(cu.ClientUin))
 	}
-	// DescribeCustomerInfo takes at most 20 UINs a call.
-	for start := 0; start < len(uins); start += 20 {
-		batch := uins[start:min(start+20, len(uins))]
-		info, err := c.DescribeCustomerInfo(ctx, &partnerapi.DescribeCustomerInfoRequest{CustomerUin: batch})
-		if err != nil {
-			return Result{}, err
+	// DescribeCustomerInfo takes at most 20 UINs a call; the page's calls
+	// go at once, so they wait on the action's budget together rather than
+	// one after another.
+	var (
+		wg    sync.WaitGroup
+		calls = (len(uins) + infoBatch - 1) / infoBatch
+		infos = make([][]partnerapi.DescribeCustomerInfoData, calls)
+		errs  = make([]error, calls)
+	)
+	for i := range calls {
+		batch := uins[i*infoBatch : min((i+1)*infoBatch, len(uins))]
+		wg.Go(func() {
+			info, err := c.DescribeCustomerInfo(ctx, &partnerapi.DescribeCustomerInfoRequest{CustomerUin: batch})
+			if errs[i] = err; err == nil {
+				infos[i] = info.Data
+			}
+		})
+	}
+	wg.Wait()
+	for i := range calls {
+		if errs[i] != nil {
+			return Result{}, errs[i]
 		}
-		for _, in := range info.Data {
+		for _, in := range infos[i] {
 			uin, _ := strconv.ParseUint(in.CustomerUin, 10, 64)
 			if e, ok := entries[uin]; ok {
 				e.AccountStatus, e.AuthStatus = in.AccountStatus, in.AuthStatus
@@ -106,23 +156,27 @@ func (d DirectoryRefresh) Do(ctx context.Context, c *partnerapi.Client, _ store.
 		}
 	}
 	now := clockNow(d.Now)
-	err = d.DB.Write(ctx, func(tx *store.Tx) error {
-		for uin, e := range entries {
-			b, err := json.Marshal(e)
-			if err != nil {
-				return err
-			}
-			if err := tx.CachePut(ctx, CacheCustomer, strconv.FormatUint(uin, 10), b, now); err != nil {
+	values := make(map[string][]byte, len(entries))
+	for uin, e := range entries {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return Result{}, fmt.Errorf("directory entry %d: %w", uin, err)
+		}
+		values[strconv.FormatUint(uin, 10)] = b
+	}
+	summary, err := json.Marshal(map[string]int{"customers": len(entries)})
+	if err != nil {
+		return Result{}, err
+	}
+	save := func(ctx context.Context, tx *store.Tx) error {
+		for key, v := range values {
+			if err := tx.CachePut(ctx, CacheCustomer, key, v, now); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
-	if err != nil {
-		return Result{}, err
 	}
-	summary, _ := json.Marshal(map[string]int{"customers": len(entries)})
-	return Result{RequestID: page.RequestId, Summary: summary}, nil
+	return Result{RequestID: page.RequestId, Summary: summary, Save: save}, nil
 }
 
 // Reconcile is never needed for reads.

@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"resellerportal/audit"
 	"resellerportal/jobs"
 	"resellerportal/partnerapi"
 	"resellerportal/partnerapi/sandbox"
@@ -26,16 +30,30 @@ type rig struct {
 	owner  store.User
 }
 
+// rigOptions shapes a rig's sandbox world.
+type rigOptions struct {
+	customers int     // 12 when 0
+	scale     float64 // rate limits ×200 when 0, on both sides
+}
+
 // clients hands the engine the rig's distributor client.
 type clients struct{ c *partnerapi.Client }
 
 func (c clients) Distributor(context.Context) (*partnerapi.Client, error) { return c.c, nil }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T) *rig { return newRigWith(t, rigOptions{}) }
+
+func newRigWith(t *testing.T, opts rigOptions) *rig {
 	t.Helper()
+	if opts.customers == 0 {
+		opts.customers = 12
+	}
+	if opts.scale == 0 {
+		opts.scale = 200
+	}
 	r := &rig{t: t, path: t.TempDir() + "/portal.db"}
 	r.open()
-	sb, err := sandbox.New(sandbox.Options{Seed: 21, Customers: 12, RateScale: 200})
+	sb, err := sandbox.New(sandbox.Options{Seed: 21, Customers: opts.customers, RateScale: opts.scale})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +64,7 @@ func newRig(t *testing.T) *rig {
 		if c.Role == "distributor" {
 			r.client, err = partnerapi.New(partnerapi.Config{
 				Credential: partnerapi.Credential{SecretId: c.SecretId, SecretKey: c.SecretKey},
-				Endpoint:   ts.Listener.Addr().String(), Scheme: "http", Limiters: partnerapi.NewLimiters(200),
+				Endpoint:   ts.Listener.Addr().String(), Scheme: "http", Limiters: partnerapi.NewLimiters(opts.scale),
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -74,6 +92,44 @@ func (r *rig) engine() *jobs.Engine {
 	return jobs.New(r.db, clients{r.client}, nil, jobs.DirectoryRefresh{DB: r.db}, jobs.BillsRefresh{DB: r.db}, jobs.ApplyWrites{DB: r.db})
 }
 
+// actor is the rig's owner acting from a browser.
+func (r *rig) actor() audit.Actor { return audit.UserActor(r.owner, "192.0.2.1") }
+
+// start runs an engine until the test ends, and stops it then.
+func (r *rig) start(e *jobs.Engine) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	r.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			r.t.Errorf("Run: %v", err)
+		}
+	})
+}
+
+// waitFor waits, without polling on a timer, until ok says the job is as
+// wanted, and returns the job.
+func (r *rig) waitFor(e *jobs.Engine, id int64, what string, ok func(store.Job) bool) store.Job {
+	r.t.Helper()
+	deadline := time.After(60 * time.Second)
+	for {
+		changed := e.Changed()
+		j, err := r.db.JobByID(r.t.Context(), id)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		if ok(j) {
+			return j
+		}
+		select {
+		case <-deadline:
+			r.t.Fatalf("job %d never got %s: %s, %d/%d done, %d unknown", id, what, j.Status, j.Done, j.Total, j.Unknown)
+		case <-changed:
+		}
+	}
+}
+
 // runUntil runs an engine until the job reaches one of the statuses.
 func (r *rig) runUntil(e *jobs.Engine, id int64, statuses ...string) store.Job {
 	r.t.Helper()
@@ -84,23 +140,49 @@ func (r *rig) runUntil(e *jobs.Engine, id int64, statuses ...string) store.Job {
 		close(done)
 	}()
 	defer func() { cancel(); <-done }()
-	deadline := time.After(60 * time.Second)
-	for {
-		changed := e.Changed()
-		j, err := r.db.JobByID(r.t.Context(), id)
-		if err != nil {
-			r.t.Fatal(err)
+	return r.waitFor(e, id, fmt.Sprint(statuses), func(j store.Job) bool { return slices.Contains(statuses, j.Status) })
+}
+
+// statuses lists a job's item statuses in order.
+func (r *rig) statuses(id int64) []string {
+	r.t.Helper()
+	items, err := r.db.JobItems(r.t.Context(), id, nil, 0)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.Status
+	}
+	return out
+}
+
+// checkCounters fails the test unless the job's counters equal its items'.
+func (r *rig) checkCounters(id int64) {
+	r.t.Helper()
+	j, err := r.db.JobByID(r.t.Context(), id)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	counts, err := r.db.CountItems(r.t.Context(), id)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	items, err := r.db.JobItems(r.t.Context(), id, nil, 0)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	units, unitsDone := 0, 0
+	for _, it := range items {
+		units += it.Units
+		if it.Status == store.ItemOK {
+			unitsDone += it.Units
 		}
-		for _, s := range statuses {
-			if j.Status == s {
-				return j
-			}
-		}
-		select {
-		case <-deadline:
-			r.t.Fatalf("job %d stuck in %s (%d/%d done)", id, j.Status, j.Done, j.Total)
-		case <-changed:
-		}
+	}
+	got := [6]int{j.Total, j.Done, j.Failed, j.Unknown, j.Units, j.UnitsDone}
+	want := [6]int{len(items), counts[store.ItemOK], counts[store.ItemFailed], counts[store.ItemUnknown], units, unitsDone}
+	if got != want {
+		r.t.Errorf("job %d counters total/done/failed/unknown/units/units done = %v, items say %v", id, got, want)
 	}
 }
 
@@ -141,37 +223,43 @@ func creditIntents(cs []partnerapi.QueryCustomersCreditData, n int) []jobs.Write
 }
 
 func TestReadJobsFillTheCache(t *testing.T) {
-	r := newRig(t)
+	r := newRigWith(t, rigOptions{customers: 130, scale: 1000}) // two directory pages, the last one short
 	ctx := t.Context()
 	e := r.engine()
-	items, err := jobs.PlanDirectory(ctx, r.client)
-	if err != nil {
-		t.Fatal(err)
+	svc := jobs.NewService(r.db, e, nil)
+	r.start(e)
+
+	dir, joined, err := svc.StartDirectoryRefresh(ctx, r.actor())
+	if err != nil || joined {
+		t.Fatalf("StartDirectoryRefresh = %v, joined %v", err, joined)
 	}
-	dir, err := e.Submit(ctx, "directory.refresh", r.owner, "directory", nil, items)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if j := r.runUntil(e, dir.ID, store.JobDone, store.JobFailed); j.Status != store.JobDone {
-		t.Fatalf("directory job %s: %s", j.Status, j.Error)
-	}
+	j := r.waitFor(e, dir.ID, "an end", ended)
 	cs := r.customers()
-	if _, n, _ := r.db.CacheOldest(ctx, jobs.CacheCustomer); n != len(cs) {
+	if j.Status != store.JobDone || j.Total != 2 || j.Units != len(cs) || j.UnitsDone != len(cs) || j.Planning {
+		t.Fatalf("directory job %s: %d items, %d/%d customers, planning %v: %s", j.Status, j.Total, j.UnitsDone, j.Units, j.Planning, j.Error)
+	}
+	r.checkCounters(dir.ID)
+	if n, _, _ := r.db.CacheStats(ctx, jobs.CacheCustomer, ""); n != len(cs) {
 		t.Fatalf("directory cached %d customers, the API has %d", n, len(cs))
 	}
-	month := time.Now().UTC().Format("2006-01")
-	var uins []uint64
-	for _, c := range cs {
-		uins = append(uins, c.ClientUin)
+	var dirEntry jobs.DirectoryEntry
+	if e, err := r.db.CacheGet(ctx, jobs.CacheCustomer, strconv.FormatUint(cs[0].ClientUin, 10)); err != nil {
+		t.Fatal(err)
+	} else if err := json.Unmarshal(e.Value, &dirEntry); err != nil || dirEntry.AccountStatus == "" {
+		t.Fatalf("cached customer %s: %v; want account details from DescribeCustomerInfo", e.Value, err)
 	}
-	bills, err := e.Submit(ctx, "bills.refresh", r.owner, "bills", map[string]string{"Month": month}, jobs.PlanBills(month, uins))
+
+	month := time.Now().UTC().Format("2006-01")
+	bills, _, err := svc.StartBillsRefresh(ctx, r.actor(), month)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j := r.runUntil(e, bills.ID, store.JobDone, store.JobFailed); j.Status != store.JobDone || j.Done != len(uins) {
+	j = r.waitFor(e, bills.ID, "an end", ended)
+	if j.Status != store.JobDone || j.Done != len(cs) || j.UnitsDone != len(cs) {
 		t.Fatalf("bills job %s, %d/%d: %s", j.Status, j.Done, j.Total, j.Error)
 	}
-	entry, err := r.db.CacheGet(ctx, jobs.CacheBillSummary, jobs.BillCacheKey(month, uins[0]))
+	r.checkCounters(bills.ID)
+	entry, err := r.db.CacheGet(ctx, jobs.CacheBillSummary, jobs.BillCacheKey(month, cs[0].ClientUin))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,13 +267,26 @@ func TestReadJobsFillTheCache(t *testing.T) {
 	if err := json.Unmarshal(entry.Value, &s); err != nil {
 		t.Fatal(err)
 	}
-	want, err := r.client.DescribeCustomerBillSummary(ctx, &partnerapi.DescribeCustomerBillSummaryRequest{CustomerUin: uins[0], Month: month})
+	want, err := r.client.DescribeCustomerBillSummary(ctx, &partnerapi.DescribeCustomerBillSummaryRequest{CustomerUin: cs[0].ClientUin, Month: month})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !s.Total.Decimal().Equal(want.TotalCost.Decimal()) {
 		t.Fatalf("cached total %s, API total %s", s.Total, want.TotalCost)
 	}
+	st, err := svc.CacheStatus(ctx, month)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Directory.Count != len(cs) || st.Directory.Stale || st.Bills.Count != len(cs) || st.Bills.Of != len(cs) || st.Bills.Stale ||
+		st.Directory.Refreshing != 0 || st.Bills.Refreshing != 0 {
+		t.Errorf("CacheStatus after both refreshes = %+v", st)
+	}
+}
+
+// ended reports whether a job has ended.
+func ended(j store.Job) bool {
+	return j.Status == store.JobDone || j.Status == store.JobFailed || j.Status == store.JobCancelled
 }
 
 // TestRestartMidJobAppliesNoWriteTwice stops the engine while a write's
@@ -374,5 +475,341 @@ func TestPlanWritesRefusesBadIntents(t *testing.T) {
 	}
 	if _, err := jobs.PlanWrites(nil); err != nil || errors.Is(err, context.Canceled) {
 		t.Fatal(err)
+	}
+}
+
+// sentItem waits until some item of the job is on the wire and returns its seq.
+func (r *rig) sentItem(e *jobs.Engine, id int64) int {
+	r.t.Helper()
+	deadline := time.After(60 * time.Second)
+	for {
+		changed := e.Changed()
+		sent, err := r.db.JobItems(r.t.Context(), id, []string{store.ItemSent}, 1)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		if len(sent) > 0 {
+			return sent[0].Seq
+		}
+		select {
+		case <-deadline:
+			r.t.Fatalf("no item of job %d was ever sent", id)
+		case <-changed:
+		}
+	}
+}
+
+// TestCancelLetsTheWriteOnTheWireFinish cancels a writes job while a slow
+// write is on the wire: the write must finish to its outcome (ok, not
+// unknown), and the writes not started yet must be skipped.
+func TestCancelLetsTheWriteOnTheWireFinish(t *testing.T) {
+	r := newRig(t)
+	ctx := t.Context()
+	cs := r.customers()
+	items, err := jobs.PlanWrites(creditIntents(cs, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every allocation takes half a second to answer.
+	r.sb.InjectFault(sandbox.Fault{Action: partnerapi.ActionAllocateCustomerCredit, Latency: 500 * time.Millisecond, Count: 100})
+	e := r.engine()
+	svc := jobs.NewService(r.db, e, nil)
+	job, err := e.Submit(ctx, jobs.KindWrites, r.owner, "top-up", nil, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.start(e)
+	onWire := r.sentItem(e, job.ID)
+	if err := svc.Cancel(ctx, r.actor(), job.ID); err != nil {
+		t.Fatal(err)
+	}
+	final := r.waitFor(e, job.ID, "cancelled", func(j store.Job) bool { return j.Status == store.JobCancelled })
+
+	got := r.statuses(job.ID)
+	if got[onWire] != store.ItemOK {
+		t.Errorf("the write on the wire when cancelled ended %s, want ok (all items: %v)", got[onWire], got)
+	}
+	// The items form a prefix of ok writes and the rest skipped: nothing is
+	// left unknown, nothing after the cancel was sent.
+	okWrites := 0
+	for okWrites < len(got) && got[okWrites] == store.ItemOK {
+		okWrites++
+	}
+	for i, st := range got[okWrites:] {
+		if st != store.ItemSkipped {
+			t.Errorf("item %d is %s after the cancel, want skipped (all: %v)", okWrites+i, st, got)
+		}
+	}
+	if okWrites == len(got) || final.Unknown != 0 {
+		t.Errorf("items %v, %d unknown: want the later writes skipped and none unknown", got, final.Unknown)
+	}
+	if n := r.sb.Requests(partnerapi.ActionAllocateCustomerCredit); n != okWrites {
+		t.Errorf("%d allocations reached the sandbox, want %d", n, okWrites)
+	}
+	r.checkCounters(job.ID)
+
+	entries, _, err := r.db.QueryAudit(ctx, store.AuditFilter{Action: "job.cancel", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Actor != r.owner.Username || entries[0].Params["job"] != strconv.FormatInt(job.ID, 10) {
+		t.Errorf("job.cancel audit rows = %+v, want one by %s", entries, r.owner.Username)
+	}
+}
+
+// TestCancelCutsReads cancels a bills refresh whose reads are slow: the
+// reads in flight are cut, and the job ends cancelled with the rest skipped.
+func TestCancelCutsReads(t *testing.T) {
+	r := newRig(t)
+	ctx := t.Context()
+	var uins []uint64
+	for _, c := range r.customers() {
+		uins = append(uins, c.ClientUin)
+	}
+	e := r.engine()
+	// Slow enough that the job is surely mid-call when cancelled.
+	r.sb.InjectFault(sandbox.Fault{Action: partnerapi.ActionDescribeCustomerBillSummary, Latency: time.Minute, Count: 1000})
+	job, err := e.Submit(ctx, jobs.KindBills, r.owner, "bills", map[string]string{"Month": "2026-01"}, jobs.PlanBills("2026-01", uins))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.start(e)
+	r.waitFor(e, job.ID, "a start", func(j store.Job) bool { return j.Status == store.JobRunning })
+	if err := e.Cancel(ctx, job.ID); err != nil {
+		t.Fatal(err)
+	}
+	final := r.waitFor(e, job.ID, "cancelled", func(j store.Job) bool { return j.Status == store.JobCancelled })
+	if final.Done != 0 || final.Failed != 0 {
+		t.Errorf("cancelled job %+v: want no item finished", final)
+	}
+	for i, st := range r.statuses(job.ID) {
+		if st != store.ItemSkipped {
+			t.Errorf("item %d is %s, want skipped", i, st)
+		}
+	}
+	r.checkCounters(job.ID)
+}
+
+// TestUnknownOutcomesOfEndedJobsAreReconciledAfterRestart leaves a write
+// job ended with two outcomes unknown — one write reached Tencent Cloud,
+// one never did — and restarts the portal: the first must become ok, the
+// second recorded as not applied and never sent.
+func TestUnknownOutcomesOfEndedJobsAreReconciledAfterRestart(t *testing.T) {
+	tests := []struct {
+		name           string
+		end            string // how the job ended
+		wantNotApplied string // the status of the write that never reached Tencent Cloud
+	}{
+		{"cancelled", store.JobCancelled, store.ItemSkipped},
+		{"failed", store.JobFailed, store.ItemFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t)
+			ctx := t.Context()
+			cs := r.customers()
+			items, err := jobs.PlanWrites(creditIntents(cs, 3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := r.engine()
+			job, err := e.Submit(ctx, jobs.KindWrites, r.owner, "top-up", nil, items)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A portal that recorded two intents, got the first write to
+			// Tencent Cloud, and then stopped with the job ending.
+			if err := r.db.StartJob(ctx, job.ID); err != nil {
+				t.Fatal(err)
+			}
+			for seq := range 2 {
+				if err := r.db.MarkItemSent(ctx, job.ID, seq); err != nil {
+					t.Fatal(err)
+				}
+			}
+			remark := fmt.Sprintf("bulk top-up [portal job %d/0]", job.ID)
+			if _, err := r.client.AllocateCustomerCredit(ctx, &partnerapi.AllocateCustomerCreditRequest{
+				ClientUin: cs[0].ClientUin, AddedCredit: partnerapi.MustAmount("1.25"), Remark: remark}); err != nil {
+				t.Fatal(err)
+			}
+			if tt.end == store.JobCancelled {
+				if err := r.db.RequestCancel(ctx, job.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := r.db.FinishJob(ctx, job.ID, tt.end, ""); err != nil {
+				t.Fatal(err)
+			}
+			if j, _ := r.db.JobByID(ctx, job.ID); j.Unknown != 2 {
+				t.Fatalf("before the restart: %d unknown, want 2", j.Unknown)
+			}
+
+			r.open() // the restarted portal
+			second := r.engine()
+			r.start(second)
+			final := r.waitFor(second, job.ID, "no unknown outcome", func(j store.Job) bool { return j.Unknown == 0 })
+			if final.Status != tt.end {
+				t.Errorf("status %s after reconciling, want %s", final.Status, tt.end)
+			}
+			all, err := r.db.JobItems(ctx, job.ID, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if all[0].Status != store.ItemOK {
+				t.Errorf("the applied write is %s, want ok", all[0].Status)
+			}
+			if all[1].Status != tt.wantNotApplied || all[1].Code != jobs.CodeNotApplied {
+				t.Errorf("the write that never left is %s %q, want %s %q", all[1].Status, all[1].Code, tt.wantNotApplied, jobs.CodeNotApplied)
+			}
+			if n := r.sb.Requests(partnerapi.ActionAllocateCustomerCredit); n != 1 {
+				t.Errorf("%d allocations reached the sandbox, want only the first one: an ended job sends nothing", n)
+			}
+			r.checkCounters(job.ID)
+		})
+	}
+}
+
+// TestPlanningResumesAfterRestart stops a bills refresh in the middle of
+// planning, after a first batch of customers is in, and checks that the
+// restarted engine adds the rest, each customer once.
+func TestPlanningResumesAfterRestart(t *testing.T) {
+	tests := []struct {
+		name       string
+		fillCache  bool // the directory cache holds the customers
+		firstBatch int  // customers planned before the stop
+		cursor     func(last uint64) string
+		wantPages  int // QueryCustomersCredit calls the resumed planning makes
+	}{
+		{"from the directory cache", true, 100, func(last uint64) string {
+			return fmt.Sprintf(`{"Source":"directory","After":"%d"}`, last)
+		}, 0},
+		{"from the partner API", false, 100, func(uint64) string { return `{"Source":"api","Page":1}` }, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRigWith(t, rigOptions{customers: 130, scale: 1000}) // two pages
+			ctx := t.Context()
+			var uins []uint64
+			for c, err := range r.client.AllQueryCustomersCredit(ctx, partnerapi.QueryCustomersCreditRequest{Order: "asc"}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				uins = append(uins, c.ClientUin)
+			}
+			if tt.fillCache {
+				for _, uin := range uins {
+					if err := r.db.CachePut(ctx, jobs.CacheCustomer, strconv.FormatUint(uin, 10), []byte(`{}`), time.Time{}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				slices.SortFunc(uins, func(a, b uint64) int { return strings.Compare(strconv.FormatUint(a, 10), strconv.FormatUint(b, 10)) })
+			}
+			e := r.engine()
+			svc := jobs.NewService(r.db, e, nil)
+			month := time.Now().UTC().Format("2006-01")
+			job, _, err := svc.StartBillsRefresh(ctx, r.actor(), month)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The first portal planned one batch, then stopped.
+			if err := r.db.StartJob(ctx, job.ID); err != nil {
+				t.Fatal(err)
+			}
+			first := jobs.PlanBills(month, uins[:tt.firstBatch])
+			batch := make([]store.JobItem, len(first))
+			for i, it := range first {
+				batch[i] = store.JobItem{Key: it.Key, Payload: it.Payload}
+			}
+			if err := r.db.AddJobItems(ctx, job.ID, batch, tt.cursor(uins[tt.firstBatch-1])); err != nil {
+				t.Fatal(err)
+			}
+			pagesBefore := r.sb.Requests(partnerapi.ActionQueryCustomersCredit)
+
+			r.open()
+			final := r.runUntil(r.engine(), job.ID, store.JobDone, store.JobFailed)
+			if final.Status != store.JobDone || final.Total != len(uins) || final.Done != len(uins) || final.Planning {
+				t.Fatalf("resumed job %s: %d/%d done, planning %v: %s", final.Status, final.Done, final.Total, final.Planning, final.Error)
+			}
+			items, err := r.db.JobItems(ctx, job.ID, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]int{}
+			for _, it := range items {
+				seen[it.Key]++
+			}
+			for _, uin := range uins {
+				if n := seen[strconv.FormatUint(uin, 10)]; n != 1 {
+					t.Errorf("customer %d planned %d times, want once", uin, n)
+				}
+			}
+			if n := r.sb.Requests(partnerapi.ActionQueryCustomersCredit) - pagesBefore; n != tt.wantPages {
+				t.Errorf("resumed planning read %d pages of customers, want %d", n, tt.wantPages)
+			}
+			r.checkCounters(job.ID)
+		})
+	}
+}
+
+// blockingKind is a job kind whose items wait until their context ends,
+// and count how many are still inside Do: it shows whether the engine
+// waits for its goroutines.
+type blockingKind struct {
+	started chan struct{}
+	inside  *atomic.Int64
+}
+
+func (blockingKind) Name() string     { return "test.block" }
+func (blockingKind) Writes() bool     { return false }
+func (blockingKind) Concurrency() int { return 3 }
+func (k blockingKind) Do(ctx context.Context, _ *partnerapi.Client, _ store.Job, _ store.JobItem) (jobs.Result, error) {
+	k.inside.Add(1)
+	defer k.inside.Add(-1)
+	k.started <- struct{}{}
+	<-ctx.Done()
+	return jobs.Result{}, ctx.Err()
+}
+func (blockingKind) Reconcile(context.Context, *partnerapi.Client, store.Job, store.JobItem) (jobs.Reconciled, error) {
+	return jobs.NotApplied, nil
+}
+
+func TestRunStopsCleanlyAndWaits(t *testing.T) {
+	r := newRig(t)
+	ctx := t.Context()
+	k := blockingKind{started: make(chan struct{}, 3), inside: new(atomic.Int64)}
+	e := jobs.New(r.db, clients{r.client}, nil, k)
+	e.Wait() // never ran: returns at once
+	items := []jobs.Item{{Key: "a"}, {Key: "b"}, {Key: "c"}, {Key: "d"}}
+	job, err := e.Submit(ctx, k.Name(), r.owner, "block", nil, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.Run(runCtx) }()
+	for range 3 {
+		<-k.started
+	}
+	if err := e.Run(ctx); err == nil {
+		t.Error("a second Run while the first runs succeeded")
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if n := k.inside.Load(); n != 0 {
+		t.Errorf("Run returned with %d items still inside Do", n)
+	}
+	e.Wait()
+	// Stopping the engine is not the end of the job: it resumes at the next start.
+	j, err := r.db.JobByID(ctx, job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Status != store.JobRunning || j.Done+j.Failed != 0 {
+		t.Errorf("after the engine stopped: %s with %d done, %d failed; want running, nothing finished", j.Status, j.Done, j.Failed)
+	}
+	if got := r.statuses(job.ID); !slices.Equal(got, []string{store.ItemPending, store.ItemPending, store.ItemPending, store.ItemPending}) {
+		t.Errorf("items %v, want all pending", got)
 	}
 }

@@ -66,7 +66,7 @@ type ApplyWrites struct {
 }
 
 // Name is the stored kind name.
-func (ApplyWrites) Name() string { return "writes.apply" }
+func (ApplyWrites) Name() string { return KindWrites }
 
 // Writes is true: items change state at Tencent Cloud.
 func (ApplyWrites) Writes() bool { return true }
@@ -116,9 +116,10 @@ func (a ApplyWrites) Do(ctx context.Context, c *partnerapi.Client, j store.Job, 
 		}
 		res.RequestID = r.RequestId
 	}
-	if err := a.DB.CacheInvalidate(ctx, CacheCustomer, strconv.FormatUint(w.ClientUin, 10)); err != nil {
-		return res, fmt.Errorf("invalidate cached customer %d: %w", w.ClientUin, err)
-	}
+	// The cached customer is stale now; dropping it commits with the
+	// write's outcome.
+	key := strconv.FormatUint(w.ClientUin, 10)
+	res.Save = func(ctx context.Context, tx *store.Tx) error { return tx.CacheInvalidate(ctx, CacheCustomer, key) }
 	return res, nil
 }
 
