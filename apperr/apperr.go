@@ -71,6 +71,13 @@ func (e *Error) Error() string {
 	return s
 }
 
+// Is matches another *Error of the same kind, field and message, so that
+// copies made by With and Because still match the variable they came from.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Kind == e.Kind && t.Field == e.Field && t.MessageID == e.MessageID
+}
+
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 

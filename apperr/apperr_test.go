@@ -46,6 +46,10 @@ func TestCauseKeptForLogs(t *testing.T) {
 	if !errors.Is(err, cause) {
 		t.Fatal("the cause is lost")
 	}
+	busy := New(Busy, "", "error.busy")
+	if !errors.Is(fmt.Errorf("sign in: %w", busy.Because(cause)), busy) || errors.Is(busy, New(Busy, "", "other")) {
+		t.Fatal("copies do not match their original, or other messages do")
+	}
 	if err.Error() != "busy: error.busy: database is locked" {
 		t.Fatalf("Error() = %q", err.Error())
 	}

@@ -23,9 +23,6 @@ type Actor struct {
 	Addr string
 }
 
-// RoleSystem is the role recorded for the command line and the portal itself.
-const RoleSystem = "system"
-
 // UserActor is a portal user acting from addr.
 func UserActor(u store.User, addr string) Actor {
 	return Actor{Principal: Principal(u), Addr: addr}
@@ -38,12 +35,12 @@ func Principal(u store.User) auth.Principal {
 
 // CommandLine is an operator at the portal's command line.
 func CommandLine() Actor {
-	return Actor{Principal: auth.Principal{Username: "cli", Role: RoleSystem}, Addr: "local"}
+	return Actor{Principal: auth.Principal{Username: "cli", Role: auth.RoleSystem}, Addr: "local"}
 }
 
 // System is the portal acting on its own (the first run, for one).
 func System() Actor {
-	return Actor{Principal: auth.Principal{Username: "system", Role: RoleSystem}}
+	return Actor{Principal: auth.Principal{Username: "system", Role: auth.RoleSystem}}
 }
 
 // Entry starts the audit row of an action the actor took; the outcome is

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"resellerportal/auth"
 	"resellerportal/store"
 )
 
@@ -35,7 +36,7 @@ func TestEntryNamesTheResellerActedFor(t *testing.T) {
 	if e := staff.Entry("credit.allocate", 42, nil); e.OnBehalfOf != 0 {
 		t.Fatalf("a staff member acts for nobody, got %d", e.OnBehalfOf)
 	}
-	if e := CommandLine().Entry("user.create", 0, nil); e.ActorRole != RoleSystem || e.ClientAddr != "local" {
+	if e := CommandLine().Entry("user.create", 0, nil); e.ActorRole != string(auth.RoleSystem) || e.ClientAddr != "local" {
 		t.Fatalf("command line entry %+v", e)
 	}
 }

@@ -4,24 +4,37 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 )
 
-// Argon2id parameters: RFC 9106's second recommended option (64 MiB, 3
+// Cost is the argon2id work of one password hash.
+type Cost struct {
+	MemoryKiB uint32 // memory per hash, in KiB
+	Time      uint32 // passes over the memory
+	Threads   uint8  // lanes
+}
+
+// ProductionCost is RFC 9106's second recommended option (64 MiB, 3
 // passes), with 2 lanes to match the small machines the portal runs on.
+var ProductionCost = Cost{MemoryKiB: 64 * 1024, Time: 3, Threads: 2}
+
+// TestCost is a cost cheap enough for tests: the same algorithm and format,
+// a thousandth of the memory.
+var TestCost = Cost{MemoryKiB: 64, Time: 1, Threads: 1}
+
 const (
-	argonTime    = 3
-	argonMemory  = 64 * 1024
-	argonThreads = 2
 	argonKeyLen  = 32
 	argonSaltLen = 16
 )
@@ -29,59 +42,160 @@ const (
 // MinPasswordLength is the shortest password the portal accepts.
 const MinPasswordLength = 12
 
+// MaxPasswordLength is the longest password the portal accepts, in bytes.
+const MaxPasswordLength = 1024
+
 // ErrWeakPassword is returned for a password the policy refuses.
 var ErrWeakPassword = errors.New("weak password")
 
-// HashPassword returns an argon2id hash of password in the PHC string format.
-func HashPassword(password string) (string, error) {
+// ErrBusy is returned when no hashing slot freed up in time: the portal is
+// checking as many passwords as its memory allows.
+var ErrBusy = errors.New("too many password checks at once")
+
+// HasherOptions configures a Hasher; zero fields take the defaults.
+type HasherOptions struct {
+	Cost Cost // ProductionCost when zero
+	// MemoryBudget bounds the memory all hashes in flight may use at once;
+	// 160 MiB when zero. It sets how many run at once (at least one).
+	MemoryBudget int64
+	// MaxWait is how long a check waits for a slot before ErrBusy; 10 s.
+	MaxWait time.Duration
+}
+
+// Hasher hashes and checks passwords with argon2id, never more at once than
+// its memory budget allows: each hash takes its cost's memory, and fifty
+// sign-ins at once would otherwise take gigabytes.
+type Hasher struct {
+	cost    Cost
+	slots   chan struct{}
+	maxWait time.Duration
+}
+
+// NewHasher returns a hasher.
+func NewHasher(opts HasherOptions) *Hasher {
+	if opts.Cost == (Cost{}) {
+		opts.Cost = ProductionCost
+	}
+	if opts.MemoryBudget <= 0 {
+		opts.MemoryBudget = 160 << 20
+	}
+	if opts.MaxWait <= 0 {
+		opts.MaxWait = 10 * time.Second
+	}
+	perHash := int64(opts.Cost.MemoryKiB) << 10
+	n := int(max(1, min(opts.MemoryBudget/perHash, int64(runtime.NumCPU()))))
+	return &Hasher{cost: opts.Cost, slots: make(chan struct{}, n), maxWait: opts.MaxWait}
+}
+
+// Concurrency is how many hashes the hasher runs at once.
+func (h *Hasher) Concurrency() int { return cap(h.slots) }
+
+// acquire waits for a hashing slot, at most MaxWait or until ctx ends.
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	timer := time.NewTimer(h.maxWait)
+	defer timer.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-timer.C:
+		return ErrBusy
+	case <-ctx.Done():
+		return fmt.Errorf("wait to check a password: %w", ctx.Err())
+	}
+}
+
+func (h *Hasher) release() { <-h.slots }
+
+// Hash returns an argon2id hash of password in the PHC string format.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	c := h.cost
+	key := argon2.IDKey([]byte(password), salt, c.Time, c.MemoryKiB, c.Threads, argonKeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+		argon2.Version, c.MemoryKiB, c.Time, c.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
-// CheckPassword reports whether password matches hash. A malformed hash is
-// an error, never a match.
-func CheckPassword(hash, password string) (bool, error) {
+// Check reports whether password matches hash, at the cost the hash names.
+// A malformed hash is an error, never a match.
+func (h *Hasher) Check(ctx context.Context, hash, password string) (bool, error) {
+	p, err := parseHash(hash)
+	if err != nil {
+		return false, err
+	}
+	if err := h.acquire(ctx); err != nil {
+		return false, err
+	}
+	defer h.release()
+	got := argon2.IDKey([]byte(password), p.salt, p.cost.Time, p.cost.MemoryKiB, p.cost.Threads, uint32(len(p.key)))
+	return subtle.ConstantTimeCompare(got, p.key) == 1, nil
+}
+
+// Dummy spends the time (and takes the slot) of one check, so that a
+// sign-in for an unknown user takes as long as one for a known user.
+func (h *Hasher) Dummy(ctx context.Context, password string) error {
+	if err := h.acquire(ctx); err != nil {
+		return err
+	}
+	defer h.release()
+	c := h.cost
+	argon2.IDKey([]byte(password), make([]byte, argonSaltLen), c.Time, c.MemoryKiB, c.Threads, argonKeyLen)
+	return nil
+}
+
+type parsedHash struct {
+	cost      Cost
+	salt, key []byte
+}
+
+// maxHashMemoryKiB refuses a stored hash that asks for absurd memory.
+const maxHashMemoryKiB = 1 << 20
+
+func parseHash(hash string) (parsedHash, error) {
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false, errors.New("check password: not an argon2id hash")
+		return parsedHash{}, errors.New("check password: not an argon2id hash")
 	}
 	var version int
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false, errors.New("check password: unsupported argon2 version")
+		return parsedHash{}, errors.New("check password: unsupported argon2 version")
 	}
-	var memory, time uint32
-	var threads uint8
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &time, &threads); err != nil {
-		return false, fmt.Errorf("check password: parameters: %w", err)
+	var p parsedHash
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.cost.MemoryKiB, &p.cost.Time, &p.cost.Threads); err != nil {
+		return parsedHash{}, fmt.Errorf("check password: parameters: %w", err)
+	}
+	if p.cost.MemoryKiB == 0 || p.cost.MemoryKiB > maxHashMemoryKiB || p.cost.Time == 0 || p.cost.Threads == 0 {
+		return parsedHash{}, errors.New("check password: parameters out of range")
 	}
 	b64 := base64.RawStdEncoding
-	salt, err := b64.DecodeString(parts[4])
-	if err != nil {
-		return false, fmt.Errorf("check password: salt: %w", err)
+	var err error
+	if p.salt, err = b64.DecodeString(parts[4]); err != nil {
+		return parsedHash{}, fmt.Errorf("check password: salt: %w", err)
 	}
-	want, err := b64.DecodeString(parts[5])
-	if err != nil || len(want) == 0 {
-		return false, errors.New("check password: malformed key")
+	if p.key, err = b64.DecodeString(parts[5]); err != nil || len(p.key) == 0 {
+		return parsedHash{}, errors.New("check password: malformed key")
 	}
-	got := argon2.IDKey([]byte(password), salt, time, memory, threads, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1, nil
-}
-
-// DummyCheck spends the time of one password check, so that a login for an
-// unknown user takes as long as one for a known user.
-func DummyCheck(password string) {
-	argon2.IDKey([]byte(password), make([]byte, argonSaltLen), argonTime, argonMemory, argonThreads, argonKeyLen)
+	return p, nil
 }
 
 // ValidatePassword applies the password policy: at least MinPasswordLength
 // characters, not all of one kind, and not the user name.
 func ValidatePassword(username, password string) error {
+	if len(password) > MaxPasswordLength {
+		return fmt.Errorf("%w: at most %d bytes", ErrWeakPassword, MaxPasswordLength)
+	}
 	if utf8.RuneCountInString(password) < MinPasswordLength {
 		return fmt.Errorf("%w: at least %d characters are needed", ErrWeakPassword, MinPasswordLength)
 	}

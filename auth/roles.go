@@ -16,6 +16,10 @@ const (
 	RoleStaff    Role = "staff"    // the partner's day-to-day work with customers
 	RoleFinance  Role = "finance"  // read-only: money, audit log, exports
 	RoleSubagent Role = "subagent" // a second-level reseller's delegated login
+	// RoleSystem is the portal itself and its command line: not a role a
+	// user can have, but the one recorded when an operator acts at the
+	// console, which may do everything.
+	RoleSystem Role = "system"
 )
 
 // Roles lists every role, most powerful first.
@@ -57,11 +61,15 @@ const (
 	ManageAllJobs     Permission = "jobs.all"     // see and cancel everyone's jobs
 )
 
+// allPermissions is every permission: an admin's, and the console's.
+var allPermissions = []Permission{ViewDashboard, ManageUsers, ManageCredentials, ManageSettings, ViewCustomers,
+	WriteCustomers, ViewSubagents, WriteSubagents, ViewCredit, WriteCredit, ViewBills, ViewVouchers, ViewCommission,
+	ViewAudit, Export, ViewAPIStatus, OwnSessions, ViewJobs, RunJobs, ManageAllJobs}
+
 // grants is the whole permission matrix in one place.
 var grants = map[Role][]Permission{
-	RoleAdmin: {ViewDashboard, ManageUsers, ManageCredentials, ManageSettings, ViewCustomers, WriteCustomers,
-		ViewSubagents, WriteSubagents, ViewCredit, WriteCredit, ViewBills, ViewVouchers, ViewCommission,
-		ViewAudit, Export, ViewAPIStatus, OwnSessions, ViewJobs, RunJobs, ManageAllJobs},
+	RoleAdmin:  allPermissions,
+	RoleSystem: allPermissions,
 	RoleStaff: {ViewDashboard, ViewCustomers, WriteCustomers, ViewSubagents, WriteSubagents, ViewCredit,
 		WriteCredit, ViewBills, ViewVouchers, ViewCommission, OwnSessions, ViewJobs, RunJobs},
 	RoleFinance: {ViewDashboard, ViewCustomers, ViewCredit, ViewBills, ViewVouchers, ViewCommission, ViewAudit,

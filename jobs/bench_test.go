@@ -115,7 +115,7 @@ func benchmarkDirectoryRefresh(b *testing.B, customers int, scale float64, rtt t
 	if err != nil {
 		b.Fatal(err)
 	}
-	e := jobs.New(db, clients{client}, nil, jobs.DirectoryRefresh{DB: db})
+	e := jobs.New(db, clients{client}, nil, jobs.DirectoryRefresh{})
 	svc := jobs.NewService(db, e, nil)
 	ctx, stop := context.WithCancel(b.Context())
 	done := make(chan error, 1)
@@ -205,7 +205,7 @@ func BenchmarkJobsPageData(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	svc := jobs.NewService(db, jobs.New(db, nil, nil, jobs.DirectoryRefresh{DB: db}, jobs.BillsRefresh{DB: db}), nil)
+	svc := jobs.NewService(db, jobs.New(db, nil, nil, jobs.DirectoryRefresh{}, jobs.BillsRefresh{DB: db}), nil)
 	actor := audit.UserActor(owner, "bench")
 	for b.Loop() {
 		st, err := svc.CacheStatus(ctx, month)

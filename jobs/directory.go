@@ -46,7 +46,6 @@ type DirectoryEntry struct {
 // page's customers are cached in the transaction that records the page as
 // done.
 type DirectoryRefresh struct {
-	DB  *store.DB        // not needed any more: the engine's transaction saves the pages
 	Now func() time.Time // clock for the cache's "as of"; time.Now when nil
 }
 

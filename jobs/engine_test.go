@@ -89,7 +89,7 @@ func (r *rig) open() {
 }
 
 func (r *rig) engine() *jobs.Engine {
-	return jobs.New(r.db, clients{r.client}, nil, jobs.DirectoryRefresh{DB: r.db}, jobs.BillsRefresh{DB: r.db}, jobs.ApplyWrites{DB: r.db})
+	return jobs.New(r.db, clients{r.client}, nil, jobs.DirectoryRefresh{}, jobs.BillsRefresh{DB: r.db}, jobs.ApplyWrites{DB: r.db})
 }
 
 // actor is the rig's owner acting from a browser.

@@ -10,103 +10,220 @@ import (
 	"resellerportal/store"
 )
 
-// Credential kinds as the store records them.
+// Target is where the portal's partner API calls go.
+type Target string
+
+// The two targets.
 const (
-	KindDistributor = "distributor"
-	KindSubagent    = "subagent"
+	Sandbox      Target = store.TargetSandbox      // the built-in sandbox of the partner API
+	TencentCloud Target = store.TargetTencentCloud // Tencent Cloud's partner API
 )
 
-// Keyring turns stored credentials into partner API clients.
-type Keyring struct {
-	db       *store.DB
-	sealer   *Sealer
-	base     partnerapi.Config     // endpoint, scheme, transport and limiters for every client
-	fallback partnerapi.Credential // used for the distributor when none is stored
+// TargetSetting is the settings key that records the chosen target.
+const TargetSetting = "partner_api.target"
 
-	mu      sync.Mutex
-	clients map[partnerapi.Credential]*partnerapi.Client
+// Endpoint is one target's address and the distributor key used while
+// none is stored for it (from the environment, or the sandbox's own).
+type Endpoint struct {
+	Host     string // host and port
+	Scheme   string // "https", or "http" for the sandbox
+	Fallback partnerapi.Credential
 }
 
-// New returns a keyring. base carries everything but the credential;
-// fallback is the distributor credential from the environment or the
-// sandbox, used while none is stored.
-func New(db *store.DB, sealer *Sealer, base partnerapi.Config, fallback partnerapi.Credential) *Keyring {
-	if base.Limiters == nil {
-		base.Limiters = partnerapi.NewLimiters(1)
-	}
-	return &Keyring{db: db, sealer: sealer, base: base, fallback: fallback, clients: map[partnerapi.Credential]*partnerapi.Client{}}
+// Options configures a Keyring.
+type Options struct {
+	DB     *store.DB
+	Sealer *Sealer
+	// Client carries the limiters, transport and observer every client shares.
+	Client partnerapi.Config
+	// TencentCloud is Tencent Cloud's endpoint.
+	TencentCloud Endpoint
+	// Sandbox starts (once) and returns the built-in sandbox's endpoint; it
+	// is called only when the sandbox is the target.
+	Sandbox func() (Endpoint, error)
+	// Forced, when set, is the target whatever the setting says (the
+	// --sandbox flag).
+	Forced Target
+}
+
+// Keyring keeps the partner API keys the portal acts with — the
+// distributor's own and any second-level reseller's, sealed with AES-GCM
+// before they reach the database — knows which target they are used
+// against, and hands out API clients for them.
+type Keyring struct {
+	db      *store.DB
+	sealer  *Sealer
+	base    partnerapi.Config
+	tencent Endpoint
+	sandbox func() (Endpoint, error)
+	forced  Target
+
+	mu      sync.Mutex
+	target  Target
+	clients map[clientKey]*partnerapi.Client
+}
+
+type clientKey struct {
+	host string
+	cred partnerapi.Credential
 }
 
 // ErrNoCredential is returned when no credential is stored or configured.
 var ErrNoCredential = errors.New("no partner API credential is configured")
 
+// New returns a keyring on the target the settings name; without a setting,
+// Tencent Cloud when its endpoint has a key from the environment, else the
+// sandbox.
+func New(ctx context.Context, opts Options) (*Keyring, error) {
+	if opts.Client.Limiters == nil {
+		opts.Client.Limiters = partnerapi.NewLimiters(1)
+	}
+	k := &Keyring{db: opts.DB, sealer: opts.Sealer, base: opts.Client, tencent: opts.TencentCloud, sandbox: opts.Sandbox,
+		forced: opts.Forced, clients: map[clientKey]*partnerapi.Client{}}
+	saved, err := opts.DB.Setting(ctx, TargetSetting)
+	switch {
+	case opts.Forced != "":
+		k.target = opts.Forced
+	case err == nil && (Target(saved) == Sandbox || Target(saved) == TencentCloud):
+		k.target = Target(saved)
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return nil, fmt.Errorf("read the partner API target: %w", err)
+	case opts.TencentCloud.Fallback.SecretId != "":
+		k.target = TencentCloud
+	default:
+		k.target = Sandbox
+	}
+	if k.target == Sandbox && k.sandbox == nil {
+		return nil, errors.New("keyring: the sandbox is the target but none can be started")
+	}
+	return k, nil
+}
+
+// Target returns where calls go now.
+func (k *Keyring) Target() Target {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.target
+}
+
+// Forced reports whether the target is fixed by the command line.
+func (k *Keyring) Forced() bool { return k.forced != "" }
+
 // Limiters returns the limiters every client of the keyring shares.
 func (k *Keyring) Limiters() *partnerapi.Limiters { return k.base.Limiters }
 
-// Distributor returns a client acting as the distributor.
+// endpoint returns a target's endpoint, starting the sandbox when needed.
+func (k *Keyring) endpoint(t Target) (Endpoint, error) {
+	if t == Sandbox {
+		if k.sandbox == nil {
+			return Endpoint{}, errors.New("the sandbox is not available")
+		}
+		return k.sandbox()
+	}
+	return k.tencent, nil
+}
+
+// Host returns the host calls go to now, shown to admins.
+func (k *Keyring) Host() string {
+	ep, err := k.endpoint(k.Target())
+	if err != nil {
+		return ""
+	}
+	return ep.Host
+}
+
+// Distributor returns a client acting as the distributor on the current target.
 func (k *Keyring) Distributor(ctx context.Context) (*partnerapi.Client, error) {
-	cred, err := k.credential(ctx, KindDistributor, 0)
+	return k.distributorOn(ctx, k.Target())
+}
+
+func (k *Keyring) distributorOn(ctx context.Context, t Target) (*partnerapi.Client, error) {
+	ep, err := k.endpoint(t)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := k.stored(ctx, t, store.CredentialDistributor, 0)
 	if errors.Is(err, store.ErrNotFound) {
-		cred = k.fallback
+		cred = ep.Fallback
 	} else if err != nil {
 		return nil, err
 	}
 	if cred.SecretId == "" {
 		return nil, ErrNoCredential
 	}
-	return k.client(cred)
+	return k.client(ep, cred)
 }
 
 // ForSubagent returns a client acting for a second-level reseller: its own
 // credential when one is stored (own is true), else the distributor's, in
 // which case the portal itself must keep the reseller to its own customers.
 func (k *Keyring) ForSubagent(ctx context.Context, subagentUin uint64) (c *partnerapi.Client, own bool, err error) {
-	cred, err := k.credential(ctx, KindSubagent, subagentUin)
+	t := k.Target()
+	cred, err := k.stored(ctx, t, store.CredentialSubagent, subagentUin)
 	switch {
 	case err == nil:
-		c, err := k.client(cred)
+		ep, err := k.endpoint(t)
+		if err != nil {
+			return nil, false, err
+		}
+		c, err := k.client(ep, cred)
 		return c, true, err
 	case errors.Is(err, store.ErrNotFound):
-		c, err := k.Distributor(ctx)
+		c, err := k.distributorOn(ctx, t)
 		return c, false, err
 	}
 	return nil, false, err
 }
 
-// ClientFor returns a client for an explicit credential, for "test connection".
-func (k *Keyring) ClientFor(cred partnerapi.Credential) (*partnerapi.Client, error) {
-	return k.client(cred)
+// InUse lists the SecretIds the portal calls with on the current target:
+// the distributor's first, then each stored reseller key.
+func (k *Keyring) InUse(ctx context.Context) ([]string, error) {
+	t := k.Target()
+	var ids []string
+	if c, err := k.distributorOn(ctx, t); err == nil {
+		ids = append(ids, c.SecretID())
+	}
+	list, err := k.db.ListCredentials(ctx, string(t))
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range list {
+		if c.Kind == store.CredentialSubagent {
+			ids = append(ids, c.SecretId)
+		}
+	}
+	return ids, nil
 }
 
-func (k *Keyring) credential(ctx context.Context, kind string, uin uint64) (partnerapi.Credential, error) {
-	row, err := k.db.CredentialFor(ctx, kind, uin)
+func (k *Keyring) stored(ctx context.Context, t Target, kind string, uin uint64) (partnerapi.Credential, error) {
+	row, err := k.db.CredentialFor(ctx, string(t), kind, uin)
 	if err != nil {
 		return partnerapi.Credential{}, err
 	}
+	return k.open(row)
+}
+
+func (k *Keyring) open(row store.APICredential) (partnerapi.Credential, error) {
 	key, err := k.sealer.Open(row.SecretKeyCipher, row.SecretId)
 	if err != nil {
-		return partnerapi.Credential{}, fmt.Errorf("stored %s credential %s: %w", kind, partnerapi.MaskSecretID(row.SecretId), err)
+		return partnerapi.Credential{}, fmt.Errorf("stored %s credential %s: %w", row.Kind, partnerapi.MaskSecretID(row.SecretId), err)
 	}
 	return partnerapi.Credential{SecretId: row.SecretId, SecretKey: key}, nil
 }
 
-func (k *Keyring) client(cred partnerapi.Credential) (*partnerapi.Client, error) {
+func (k *Keyring) client(ep Endpoint, cred partnerapi.Credential) (*partnerapi.Client, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if c, ok := k.clients[cred]; ok {
+	key := clientKey{ep.Host, cred}
+	if c, ok := k.clients[key]; ok {
 		return c, nil
 	}
 	cfg := k.base
-	cfg.Credential = cred
+	cfg.Credential, cfg.Endpoint, cfg.Scheme = cred, ep.Host, ep.Scheme
 	c, err := partnerapi.New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	k.clients[cred] = c
+	k.clients[key] = c
 	return c, nil
-}
-
-// Seal encrypts a SecretKey for storage beside its SecretId.
-func (k *Keyring) Seal(secretID, secretKey string) ([]byte, error) {
-	return k.sealer.Seal(secretKey, secretID)
 }

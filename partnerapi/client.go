@@ -56,7 +56,8 @@ type Config struct {
 	// Limiters paces calls; share one between clients of a process. When nil
 	// the client makes its own at the documented limits.
 	Limiters *Limiters
-	// Transport carries the HTTP requests; the SDK's default when nil.
+	// Transport carries the HTTP requests; when nil, a transport that keeps
+	// enough idle connections for the budget's concurrency.
 	Transport http.RoundTripper
 	// MaxReadAttempts bounds how often a read is tried; 4 when zero.
 	MaxReadAttempts int
@@ -122,10 +123,25 @@ func New(cfg Config) (*Client, error) {
 		cred = common.NewCredential(cfg.Credential.SecretId, cfg.Credential.SecretKey)
 	}
 	sdk := common.NewCommonClient(cred, "", prof)
-	if cfg.Transport != nil {
-		sdk.WithHttpTransport(cfg.Transport)
+	if cfg.Transport == nil {
+		cfg.Transport = newTransport()
 	}
+	sdk.WithHttpTransport(cfg.Transport)
 	return &Client{cfg: cfg, sdk: sdk, limiters: lim}, nil
+}
+
+// idleConnsPerHost keeps enough connections open for the budget's
+// concurrency: the SDK's default of two would make every ninth call or so
+// open a new connection (a TLS handshake against the real API).
+const idleConnsPerHost = 64
+
+// newTransport is the HTTP transport of a client given none.
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 4 * idleConnsPerHost
+	t.MaxIdleConnsPerHost = idleConnsPerHost
+	t.IdleConnTimeout = 90 * time.Second
+	return t
 }
 
 // SecretID returns the id of the client's credential.

@@ -343,6 +343,38 @@ func (l *Limiters) States() []LimiterState {
 	return out
 }
 
+// StatesFor returns a snapshot of every action's budget for each of the
+// credentials, in the order given and by action name, idle budgets (never
+// used) included: the whole budget an admin can spend.
+func (l *Limiters) StatesFor(secretIDs []string) []LimiterState {
+	actions := make([]string, 0, len(actionTable))
+	for name := range actionTable {
+		actions = append(actions, name)
+	}
+	sort.Strings(actions)
+	now := time.Now()
+	var out []LimiterState
+	seen := map[string]bool{}
+	for _, id := range secretIDs {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		for _, action := range actions {
+			l.mu.Lock()
+			b := l.buckets[limiterKey{id, action}]
+			l.mu.Unlock()
+			s := LimiterState{PerSecond: float64(actionTable[action].PerSecond) * l.scale, Tokens: 1}
+			if b != nil {
+				s = b.state(now)
+			}
+			s.Credential, s.Action = MaskSecretID(id), action
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 func (b *bucket) state(now time.Time) LimiterState {
 	b.mu.Lock()
 	defer b.mu.Unlock()

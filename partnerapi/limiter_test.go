@@ -525,3 +525,29 @@ func everyMinute(n int) []recorded {
 	}
 	return out
 }
+
+func TestStatesForListsIdleBudgets(t *testing.T) {
+	l := NewLimiters(2)
+	if err := l.Wait(context.Background(), "AKIDone", ActionQueryPartnerCredit); err != nil {
+		t.Fatal(err)
+	}
+	states := l.StatesFor([]string{"AKIDone", "AKIDtwo", "AKIDone"})
+	if len(states) != 2*len(Actions()) {
+		t.Fatalf("%d states for two credentials, want %d", len(states), 2*len(Actions()))
+	}
+	var used, idle int
+	for _, s := range states {
+		info, _ := LookupAction(s.Action)
+		if s.PerSecond != float64(info.PerSecond)*2 {
+			t.Fatalf("%s at %v/s, want the documented limit ×2", s.Action, s.PerSecond)
+		}
+		if s.Calls > 0 {
+			used++
+		} else {
+			idle++
+		}
+	}
+	if used != 1 || idle != len(states)-1 {
+		t.Fatalf("%d used and %d idle budgets, want 1 used", used, idle)
+	}
+}

@@ -219,8 +219,12 @@ type AuditFilter struct {
 	Actor     string
 	Action    string
 	TargetUin uint64
-	Limit     int // 0 = DefaultAuditLimit; capped at MaxAuditLimit
-	Offset    int
+	// After is the id of the row a page continues from (0: the newest);
+	// rows come newest first, older than it, or newer than it when Newer is
+	// set (the page before).
+	After int64
+	Newer bool
+	Limit int // 0 = DefaultAuditLimit; capped at MaxAuditLimit
 }
 
 // Page sizes for QueryAudit.
@@ -229,7 +233,8 @@ const (
 	MaxAuditLimit     = 1000
 )
 
-// where renders the filter as a SQL condition and its arguments.
+// where renders the filter (not the page position) as a SQL condition and
+// its arguments.
 func (f AuditFilter) where() (string, []any) {
 	conds := []string{"1 = 1"}
 	var args []any
@@ -257,44 +262,63 @@ func (f AuditFilter) where() (string, []any) {
 }
 
 // QueryAudit returns one page of the entries matching f, newest first, and
-// the total number of matching entries.
-func (db *DB) QueryAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, int, error) {
+// whether there are more beyond it in the direction it was read. Pages are
+// found by keyset (f.After), never by OFFSET, so the hundredth page costs
+// what the first does.
+func (db *DB) QueryAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, bool, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = DefaultAuditLimit
 	}
 	limit = min(limit, MaxAuditLimit)
-	offset := max(f.Offset, 0)
 	where, args := f.where()
-
-	var (
-		entries []AuditEntry
-		total   int
-	)
-	// One read transaction so the page and the total come from the same snapshot.
-	err := db.readTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM audit_log WHERE `+where, args...).Scan(&total); err != nil {
-			return err
+	order := "time DESC, id DESC"
+	if f.After != 0 {
+		cmp := "<"
+		if f.Newer {
+			cmp, order = ">", "time ASC, id ASC"
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE `+where+`
-			ORDER BY time DESC, id DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			e, err := scanAudit(rows)
-			if err != nil {
-				return err
-			}
-			entries = append(entries, e)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, 0, fmt.Errorf("query audit: %w", err)
+		where += " AND (time, id) " + cmp + " (SELECT time, id FROM audit_log WHERE id = ?)"
+		args = append(args, f.After)
 	}
-	return entries, total, nil
+	rows, err := db.read.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE `+where+`
+		ORDER BY `+order+` LIMIT ?`, append(args, limit+1)...)
+	if err != nil {
+		return nil, false, fmt.Errorf("query audit: %w", err)
+	}
+	defer rows.Close()
+	var entries []AuditEntry
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, false, fmt.Errorf("query audit: %w", err)
+		}
+		entries = append(entries, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("query audit: %w", err)
+	}
+	more := len(entries) > limit
+	if more {
+		entries = entries[:limit]
+	}
+	if f.Newer && f.After != 0 {
+		slices.Reverse(entries)
+	}
+	return entries, more, nil
+}
+
+// CountAudit counts the entries matching f, stopping at upTo: a page says
+// "more than 1,000" rather than counting a large log on every view.
+func (db *DB) CountAudit(ctx context.Context, f AuditFilter, upTo int) (int, error) {
+	where, args := f.where()
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM audit_log WHERE `+where+` LIMIT ?)`,
+		append(args, upTo)...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count audit: %w", err)
+	}
+	return n, nil
 }
 
 // AuditReport is the result of VerifyAudit.
@@ -381,12 +405,12 @@ func auditLinkProblem(e AuditEntry, prevID int64, prevHash string) (string, erro
 var auditCSVHeader = []string{"id", "time", "actor", "actor_role", "on_behalf_of", "target_uin", "action",
 	"params", "outcome", "code", "request_id", "client_addr", "hash"}
 
-// ExportAuditCSV writes the entries with from <= Time < to (zero = open),
+// ExportAuditCSV writes the entries f selects (its page position aside),
 // oldest first, as CSV with a header row, and returns how many entries it
 // wrote. The read snapshot stays open while w is written, which delays WAL
 // checkpoints but never blocks writers.
-func (db *DB) ExportAuditCSV(ctx context.Context, w io.Writer, from, to time.Time) (int, error) {
-	where, args := AuditFilter{From: from, To: to}.where()
+func (db *DB) ExportAuditCSV(ctx context.Context, w io.Writer, f AuditFilter) (int, error) {
+	where, args := f.where()
 	n := 0
 	err := db.readTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE `+where+` ORDER BY id`, args...)

@@ -264,28 +264,32 @@ func TestQueryAuditFilters(t *testing.T) {
 	at := func(i int) time.Time { return start.Add(time.Duration(i+1) * time.Minute) }
 
 	tests := []struct {
-		name      string
-		filter    AuditFilter
-		wantIDs   []int64
-		wantTotal int
+		name     string
+		filter   AuditFilter
+		wantIDs  []int64
+		wantMore bool
+		count    int
 	}{
-		{"all newest first", AuditFilter{}, []int64{6, 5, 4, 3, 2, 1}, 6},
-		{"actor", AuditFilter{Actor: "alice"}, []int64{5, 3, 1}, 3},
-		{"action", AuditFilter{Action: "credit.allocate"}, []int64{5, 3, 2}, 3},
-		{"target", AuditFilter{TargetUin: 111}, []int64{5, 4, 2}, 3},
-		{"actor and action", AuditFilter{Actor: "bob", Action: "credit.allocate"}, []int64{2}, 1},
-		{"from inclusive", AuditFilter{From: at(3)}, []int64{6, 5, 4}, 3},
-		{"to exclusive", AuditFilter{To: at(2)}, []int64{2, 1}, 2},
-		{"window", AuditFilter{From: at(1), To: at(4)}, []int64{4, 3, 2}, 3},
-		{"window and target", AuditFilter{From: at(1), To: at(4), TargetUin: 111}, []int64{4, 2}, 2},
-		{"limit", AuditFilter{Limit: 2}, []int64{6, 5}, 6},
-		{"limit and offset", AuditFilter{Limit: 2, Offset: 4}, []int64{2, 1}, 6},
-		{"offset past the end", AuditFilter{Offset: 10}, nil, 6},
-		{"no match", AuditFilter{Actor: "nobody"}, nil, 0},
+		{"all newest first", AuditFilter{}, []int64{6, 5, 4, 3, 2, 1}, false, 6},
+		{"actor", AuditFilter{Actor: "alice"}, []int64{5, 3, 1}, false, 3},
+		{"action", AuditFilter{Action: "credit.allocate"}, []int64{5, 3, 2}, false, 3},
+		{"target", AuditFilter{TargetUin: 111}, []int64{5, 4, 2}, false, 3},
+		{"actor and action", AuditFilter{Actor: "bob", Action: "credit.allocate"}, []int64{2}, false, 1},
+		{"from inclusive", AuditFilter{From: at(3)}, []int64{6, 5, 4}, false, 3},
+		{"to exclusive", AuditFilter{To: at(2)}, []int64{2, 1}, false, 2},
+		{"window", AuditFilter{From: at(1), To: at(4)}, []int64{4, 3, 2}, false, 3},
+		{"window and target", AuditFilter{From: at(1), To: at(4), TargetUin: 111}, []int64{4, 2}, false, 2},
+		{"first page", AuditFilter{Limit: 2}, []int64{6, 5}, true, 6},
+		{"next page", AuditFilter{Limit: 2, After: 5}, []int64{4, 3}, true, 6},
+		{"last page", AuditFilter{Limit: 2, After: 3}, []int64{2, 1}, false, 6},
+		{"page before", AuditFilter{Limit: 2, After: 3, Newer: true}, []int64{5, 4}, true, 6},
+		{"filtered next page", AuditFilter{Actor: "alice", Limit: 1, After: 5}, []int64{3}, true, 3},
+		{"past the end", AuditFilter{After: 1}, nil, false, 6},
+		{"no match", AuditFilter{Actor: "nobody"}, nil, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, total, err := db.QueryAudit(ctx, tt.filter)
+			got, more, err := db.QueryAudit(ctx, tt.filter)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -293,10 +297,16 @@ func TestQueryAuditFilters(t *testing.T) {
 			for _, e := range got {
 				ids = append(ids, e.ID)
 			}
-			if fmt.Sprint(ids) != fmt.Sprint(tt.wantIDs) || total != tt.wantTotal {
-				t.Errorf("QueryAudit = %v (total %d), want %v (total %d)", ids, total, tt.wantIDs, tt.wantTotal)
+			if fmt.Sprint(ids) != fmt.Sprint(tt.wantIDs) || more != tt.wantMore {
+				t.Errorf("QueryAudit = %v (more %v), want %v (more %v)", ids, more, tt.wantIDs, tt.wantMore)
+			}
+			if n, err := db.CountAudit(ctx, tt.filter, 100); err != nil || n != tt.count {
+				t.Errorf("CountAudit = %d, %v; want %d", n, err, tt.count)
 			}
 		})
+	}
+	if n, _ := db.CountAudit(ctx, AuditFilter{}, 4); n != 4 {
+		t.Errorf("CountAudit up to 4 = %d", n)
 	}
 
 	t.Run("filters use indexes", func(t *testing.T) {
@@ -349,19 +359,22 @@ func TestExportAuditCSV(t *testing.T) {
 	}
 
 	tests := []struct {
-		name     string
-		from, to time.Time
-		wantIDs  []string
+		name    string
+		filter  AuditFilter
+		wantIDs []string
 	}{
-		{"everything", time.Time{}, time.Time{}, []string{"1", "2", "3"}},
-		{"window", start.Add(2 * time.Minute), start.Add(3 * time.Minute), []string{"2"}},
-		{"from", start.Add(2 * time.Minute), time.Time{}, []string{"2", "3"}},
-		{"empty", start.Add(time.Hour), time.Time{}, nil},
+		{"everything", AuditFilter{}, []string{"1", "2", "3"}},
+		{"window", AuditFilter{From: start.Add(2 * time.Minute), To: start.Add(3 * time.Minute)}, []string{"2"}},
+		{"from", AuditFilter{From: start.Add(2 * time.Minute)}, []string{"2", "3"}},
+		{"empty", AuditFilter{From: start.Add(time.Hour)}, nil},
+		{"actor", AuditFilter{Actor: "bob"}, []string{"3"}},
+		{"action and customer", AuditFilter{Action: "credit.allocate", TargetUin: 123}, []string{"2"}},
+		{"page position ignored", AuditFilter{After: 2, Limit: 1}, []string{"1", "2", "3"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			n, err := db.ExportAuditCSV(ctx, &buf, tt.from, tt.to)
+			n, err := db.ExportAuditCSV(ctx, &buf, tt.filter)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -385,7 +398,7 @@ func TestExportAuditCSV(t *testing.T) {
 
 	t.Run("cells", func(t *testing.T) {
 		var buf bytes.Buffer
-		if _, err := db.ExportAuditCSV(ctx, &buf, time.Time{}, time.Time{}); err != nil {
+		if _, err := db.ExportAuditCSV(ctx, &buf, AuditFilter{}); err != nil {
 			t.Fatal(err)
 		}
 		records, err := csv.NewReader(&buf).ReadAll()

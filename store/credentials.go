@@ -6,6 +6,12 @@ import (
 	"time"
 )
 
+// Credential targets: where a key works.
+const (
+	TargetSandbox      = "sandbox"      // the portal's built-in sandbox of the partner API
+	TargetTencentCloud = "tencentcloud" // Tencent Cloud's partner API
+)
+
 // Credential kinds.
 const (
 	CredentialDistributor = "distributor" // the first-level reseller's own key
@@ -16,6 +22,7 @@ const (
 // ciphertext made by the caller.
 type APICredential struct {
 	ID              int64
+	Target          string // TargetSandbox or TargetTencentCloud
 	Kind            string // CredentialDistributor or CredentialSubagent
 	SubagentUin     uint64 // 0 for the distributor credential
 	Label           string
@@ -25,7 +32,7 @@ type APICredential struct {
 	UpdatedAt       time.Time
 }
 
-const credentialColumns = `id, kind, subagent_uin, label, secret_id, secret_key_cipher, created_at, updated_at`
+const credentialColumns = `id, target, kind, subagent_uin, label, secret_id, secret_key_cipher, created_at, updated_at`
 
 func scanCredential(row rowScanner) (APICredential, error) {
 	var (
@@ -33,7 +40,7 @@ func scanCredential(row rowScanner) (APICredential, error) {
 		uin              int64
 		created, updated string
 	)
-	if err := row.Scan(&c.ID, &c.Kind, &uin, &c.Label, &c.SecretId, &c.SecretKeyCipher, &created, &updated); err != nil {
+	if err := row.Scan(&c.ID, &c.Target, &c.Kind, &uin, &c.Label, &c.SecretId, &c.SecretKeyCipher, &created, &updated); err != nil {
 		return APICredential{}, err
 	}
 	c.SubagentUin = uint64(uin)
@@ -47,8 +54,8 @@ func scanCredential(row rowScanner) (APICredential, error) {
 	return c, nil
 }
 
-// SaveCredential stores c, replacing the credential with the same Kind and
-// SubagentUin if there is one (keeping its ID and creation time), and returns
+// SaveCredential stores c, replacing the credential with the same Target,
+// Kind and SubagentUin if there is one (keeping its ID and creation time), and returns
 // the stored credential. c.ID is ignored.
 func (tx *Tx) SaveCredential(ctx context.Context, c APICredential) (APICredential, error) {
 	if len(c.SecretKeyCipher) == 0 {
@@ -56,46 +63,44 @@ func (tx *Tx) SaveCredential(ctx context.Context, c APICredential) (APICredentia
 	}
 	now := formatTime(tx.stamp())
 	saved, err := scanCredential(tx.tx.QueryRowContext(ctx, `
-		INSERT INTO api_credentials (kind, subagent_uin, label, secret_id, secret_key_cipher, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (kind, subagent_uin) DO UPDATE SET label = excluded.label, secret_id = excluded.secret_id,
+		INSERT INTO api_credentials (target, kind, subagent_uin, label, secret_id, secret_key_cipher, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (target, kind, subagent_uin) DO UPDATE SET label = excluded.label, secret_id = excluded.secret_id,
 			secret_key_cipher = excluded.secret_key_cipher, updated_at = excluded.updated_at
 		RETURNING `+credentialColumns,
-		c.Kind, int64(c.SubagentUin), c.Label, c.SecretId, c.SecretKeyCipher, now, now))
+		c.Target, c.Kind, int64(c.SubagentUin), c.Label, c.SecretId, c.SecretKeyCipher, now, now))
 	if err != nil {
 		return APICredential{}, fmt.Errorf("save %s credential %d: %w", c.Kind, c.SubagentUin, err)
 	}
 	return saved, nil
 }
 
-// SaveCredential upserts c in its own transaction; see Tx.SaveCredential.
-func (db *DB) SaveCredential(ctx context.Context, c APICredential) (APICredential, error) {
-	var saved APICredential
-	err := db.Write(ctx, func(tx *Tx) error {
-		var err error
-		saved, err = tx.SaveCredential(ctx, c)
-		return err
-	})
-	return saved, err
-}
-
-// CredentialFor returns the credential of the given kind and subagent UIN (0
-// for the distributor), or ErrNotFound.
-func (db *DB) CredentialFor(ctx context.Context, kind string, subagentUin uint64) (APICredential, error) {
+// CredentialFor returns the target's credential of the given kind and
+// subagent UIN (0 for the distributor), or ErrNotFound.
+func (db *DB) CredentialFor(ctx context.Context, target, kind string, subagentUin uint64) (APICredential, error) {
 	c, err := scanCredential(db.read.QueryRowContext(ctx,
-		`SELECT `+credentialColumns+` FROM api_credentials WHERE kind = ? AND subagent_uin = ?`,
-		kind, int64(subagentUin)))
+		`SELECT `+credentialColumns+` FROM api_credentials WHERE target = ? AND kind = ? AND subagent_uin = ?`,
+		target, kind, int64(subagentUin)))
 	if err != nil {
-		return APICredential{}, fmt.Errorf("%s credential %d: %w", kind, subagentUin, notFound(err))
+		return APICredential{}, fmt.Errorf("%s %s credential %d: %w", target, kind, subagentUin, notFound(err))
 	}
 	return c, nil
 }
 
-// ListCredentials returns every credential, the distributor's first, then by
-// subagent UIN.
-func (db *DB) ListCredentials(ctx context.Context) ([]APICredential, error) {
+// CredentialByID returns one credential, or ErrNotFound.
+func (db *DB) CredentialByID(ctx context.Context, id int64) (APICredential, error) {
+	c, err := scanCredential(db.read.QueryRowContext(ctx, `SELECT `+credentialColumns+` FROM api_credentials WHERE id = ?`, id))
+	if err != nil {
+		return APICredential{}, fmt.Errorf("credential %d: %w", id, notFound(err))
+	}
+	return c, nil
+}
+
+// ListCredentials returns a target's credentials, the distributor's first,
+// then by subagent UIN.
+func (db *DB) ListCredentials(ctx context.Context, target string) ([]APICredential, error) {
 	rows, err := db.read.QueryContext(ctx,
-		`SELECT `+credentialColumns+` FROM api_credentials ORDER BY kind = 'subagent', subagent_uin`)
+		`SELECT `+credentialColumns+` FROM api_credentials WHERE target = ? ORDER BY kind = 'subagent', subagent_uin`, target)
 	if err != nil {
 		return nil, fmt.Errorf("list credentials: %w", err)
 	}
@@ -121,10 +126,4 @@ func (tx *Tx) DeleteCredential(ctx context.Context, id int64) error {
 		return fmt.Errorf("delete credential %d: %w", id, err)
 	}
 	return affectedOne(res, fmt.Sprintf("delete credential %d", id))
-}
-
-// DeleteCredential deletes a credential in its own transaction; see
-// Tx.DeleteCredential.
-func (db *DB) DeleteCredential(ctx context.Context, id int64) error {
-	return db.Write(ctx, func(tx *Tx) error { return tx.DeleteCredential(ctx, id) })
 }

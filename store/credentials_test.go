@@ -10,8 +10,23 @@ import (
 func TestCredentials(t *testing.T) {
 	db, clock, _ := openTestDB(t)
 	ctx := t.Context()
+	save := func(c APICredential) (APICredential, error) {
+		if c.Target == "" {
+			c.Target = TargetTencentCloud
+		}
+		var saved APICredential
+		err := db.Write(ctx, func(tx *Tx) error {
+			var err error
+			saved, err = tx.SaveCredential(ctx, c)
+			return err
+		})
+		return saved, err
+	}
+	remove := func(id int64) error {
+		return db.Write(ctx, func(tx *Tx) error { return tx.DeleteCredential(ctx, id) })
+	}
 
-	dist, err := db.SaveCredential(ctx, APICredential{Kind: CredentialDistributor, Label: "main",
+	dist, err := save(APICredential{Kind: CredentialDistributor, Label: "main",
 		SecretId: "AKID1", SecretKeyCipher: []byte{1, 2, 3}})
 	if err != nil {
 		t.Fatalf("SaveCredential: %v", err)
@@ -20,7 +35,7 @@ func TestCredentials(t *testing.T) {
 
 	t.Run("upsert by kind and UIN", func(t *testing.T) {
 		clock.Advance(time.Hour)
-		again, err := db.SaveCredential(ctx, APICredential{Kind: CredentialDistributor, Label: "rotated",
+		again, err := save(APICredential{Kind: CredentialDistributor, Label: "rotated",
 			SecretId: "AKID2", SecretKeyCipher: []byte{4, 5, 6}})
 		if err != nil {
 			t.Fatal(err)
@@ -32,7 +47,7 @@ func TestCredentials(t *testing.T) {
 	})
 
 	for _, uin := range []uint64{300, 100, 200} {
-		if _, err := db.SaveCredential(ctx, APICredential{Kind: CredentialSubagent, SubagentUin: uin,
+		if _, err := save(APICredential{Kind: CredentialSubagent, SubagentUin: uin,
 			SecretId: "AKIDsub", SecretKeyCipher: []byte{9}}); err != nil {
 			t.Fatalf("SaveCredential subagent %d: %v", uin, err)
 		}
@@ -51,7 +66,7 @@ func TestCredentials(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.kind, func(t *testing.T) {
-				got, err := db.CredentialFor(ctx, tt.kind, tt.uin)
+				got, err := db.CredentialFor(ctx, TargetTencentCloud, tt.kind, tt.uin)
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("CredentialFor(%s, %d) err = %v, want %v", tt.kind, tt.uin, err, tt.wantErr)
 				}
@@ -63,7 +78,7 @@ func TestCredentials(t *testing.T) {
 	})
 
 	t.Run("list", func(t *testing.T) {
-		creds, err := db.ListCredentials(ctx)
+		creds, err := db.ListCredentials(ctx, TargetTencentCloud)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,6 +93,29 @@ func TestCredentials(t *testing.T) {
 		}
 	})
 
+	t.Run("targets keep their own keys", func(t *testing.T) {
+		sb, err := save(APICredential{Target: TargetSandbox, Kind: CredentialDistributor, SecretId: "AKIDsandbox", SecretKeyCipher: []byte{7}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sb.ID == dist.ID {
+			t.Fatal("the sandbox key replaced Tencent Cloud's")
+		}
+		got, err := db.CredentialFor(ctx, TargetSandbox, CredentialDistributor, 0)
+		if err != nil || got.SecretId != "AKIDsandbox" {
+			t.Fatalf("sandbox distributor = %+v, %v", got, err)
+		}
+		if list, _ := db.ListCredentials(ctx, TargetSandbox); len(list) != 1 {
+			t.Fatalf("the sandbox lists %d keys, want 1", len(list))
+		}
+		if byID, err := db.CredentialByID(ctx, sb.ID); err != nil || byID.Target != TargetSandbox {
+			t.Fatalf("CredentialByID = %+v, %v", byID, err)
+		}
+		if _, err := save(APICredential{Target: "elsewhere", Kind: CredentialDistributor, SecretId: "x", SecretKeyCipher: []byte{1}}); err == nil {
+			t.Fatal("a key for an unknown target was stored")
+		}
+	})
+
 	t.Run("invalid", func(t *testing.T) {
 		for _, c := range []APICredential{
 			{Kind: CredentialDistributor, SubagentUin: 5, SecretId: "x", SecretKeyCipher: []byte{1}},
@@ -85,24 +123,24 @@ func TestCredentials(t *testing.T) {
 			{Kind: "other", SecretId: "x", SecretKeyCipher: []byte{1}},
 			{Kind: CredentialDistributor, SecretId: "x"},
 		} {
-			if _, err := db.SaveCredential(ctx, c); err == nil {
+			if _, err := save(c); err == nil {
 				t.Errorf("SaveCredential(%+v) succeeded", c)
 			}
 		}
 	})
 
 	t.Run("delete", func(t *testing.T) {
-		sub, err := db.CredentialFor(ctx, CredentialSubagent, 100)
+		sub, err := db.CredentialFor(ctx, TargetTencentCloud, CredentialSubagent, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := db.DeleteCredential(ctx, sub.ID); err != nil {
+		if err := remove(sub.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.CredentialFor(ctx, CredentialSubagent, 100); !errors.Is(err, ErrNotFound) {
+		if _, err := db.CredentialFor(ctx, TargetTencentCloud, CredentialSubagent, 100); !errors.Is(err, ErrNotFound) {
 			t.Errorf("after delete err = %v, want ErrNotFound", err)
 		}
-		if err := db.DeleteCredential(ctx, sub.ID); !errors.Is(err, ErrNotFound) {
+		if err := remove(sub.ID); !errors.Is(err, ErrNotFound) {
 			t.Errorf("second delete err = %v, want ErrNotFound", err)
 		}
 	})

@@ -68,15 +68,14 @@ func nullUserID(id int64) sql.NullInt64 {
 	return sql.NullInt64{Int64: id, Valid: id != 0}
 }
 
-// SaveSession inserts s or replaces the stored session with the same ID,
-// keeping its original creation time. A zero CreatedAt or LastSeen is set from
-// the clock; ExpiresAt is required.
-func (tx *Tx) SaveSession(ctx context.Context, s Session) error {
+// CreateSession inserts a new session; ErrConflict when its ID exists. A
+// zero CreatedAt or LastSeen is set from the clock; ExpiresAt is required.
+func (tx *Tx) CreateSession(ctx context.Context, s Session) error {
 	if !validSessionID(s.ID) {
-		return fmt.Errorf("save session: id is not a hex SHA-256 (pass SessionID(token))")
+		return fmt.Errorf("create session: id is not a hex SHA-256 (pass SessionID(token))")
 	}
 	if s.ExpiresAt.IsZero() {
-		return fmt.Errorf("save session %.8s: no expiry", s.ID)
+		return fmt.Errorf("create session %.8s: no expiry", s.ID)
 	}
 	now := tx.stamp()
 	if s.CreatedAt.IsZero() {
@@ -90,22 +89,35 @@ func (tx *Tx) SaveSession(ctx context.Context, s Session) error {
 	}
 	_, err := tx.tx.ExecContext(ctx, `
 		INSERT INTO sessions (id, user_id, data, created_at, last_seen, expires_at, client_addr, user_agent)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, data = excluded.data,
-			last_seen = excluded.last_seen, expires_at = excluded.expires_at,
-			client_addr = excluded.client_addr, user_agent = excluded.user_agent`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, nullUserID(s.UserID), s.Data, formatTime(s.CreatedAt), formatTime(s.LastSeen),
 		formatTime(s.ExpiresAt), s.ClientAddr, s.UserAgent)
+	if isUniqueViolation(err) {
+		return fmt.Errorf("create session %.8s: %w", s.ID, ErrConflict)
+	}
 	if err != nil {
 		// Only the first 8 characters of the ID go into errors and logs.
-		return fmt.Errorf("save session %.8s: %w", s.ID, err)
+		return fmt.Errorf("create session %.8s: %w", s.ID, err)
 	}
 	return nil
 }
 
-// SaveSession upserts s in its own transaction; see Tx.SaveSession.
-func (db *DB) SaveSession(ctx context.Context, s Session) error {
-	return db.Write(ctx, func(tx *Tx) error { return tx.SaveSession(ctx, s) })
+// UpdateSession stores a live session's user, data, client and last use.
+// It never inserts: a session ended meanwhile (signed out, ended by an
+// admin, its user disabled) stays ended, and the error is ErrNotFound. Its
+// creation time and expiry never change.
+func (tx *Tx) UpdateSession(ctx context.Context, s Session) error {
+	if s.Data == nil {
+		s.Data = []byte{}
+	}
+	res, err := tx.tx.ExecContext(ctx, `
+		UPDATE sessions SET user_id = ?, data = ?, last_seen = ?, client_addr = ?, user_agent = ?
+		WHERE id = ?`,
+		nullUserID(s.UserID), s.Data, formatTime(s.LastSeen), s.ClientAddr, s.UserAgent, s.ID)
+	if err != nil {
+		return fmt.Errorf("update session %.8s: %w", s.ID, err)
+	}
+	return affectedOne(res, fmt.Sprintf("update session %.8s", s.ID))
 }
 
 // SessionByID returns the session with the given ID, or ErrNotFound when it
@@ -148,6 +160,7 @@ func (db *DB) SessionsForUser(ctx context.Context, userID int64) ([]Session, err
 // DeleteSession deletes the session with the given ID. Deleting a session
 // that is already gone is not an error, so logging out twice is harmless.
 func (tx *Tx) DeleteSession(ctx context.Context, id string) error {
+	tx.identity = true
 	if _, err := tx.tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("delete session %.8s: %w", id, err)
 	}
@@ -163,6 +176,7 @@ func (db *DB) DeleteSession(ctx context.Context, id string) error {
 // ("" deletes all; pass the current session to log out everywhere else) and
 // returns how many it deleted.
 func (tx *Tx) DeleteUserSessions(ctx context.Context, userID int64, exceptID string) (int, error) {
+	tx.identity = true
 	res, err := tx.tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, exceptID)
 	if err != nil {
 		return 0, fmt.Errorf("delete sessions of user %d: %w", userID, err)
@@ -174,23 +188,12 @@ func (tx *Tx) DeleteUserSessions(ctx context.Context, userID int64, exceptID str
 	return int(n), nil
 }
 
-// DeleteUserSessions deletes a user's sessions in its own transaction; see
-// Tx.DeleteUserSessions.
-func (db *DB) DeleteUserSessions(ctx context.Context, userID int64, exceptID string) (int, error) {
-	var n int
-	err := db.Write(ctx, func(tx *Tx) error {
-		var err error
-		n, err = tx.DeleteUserSessions(ctx, userID, exceptID)
-		return err
-	})
-	return n, err
-}
-
 // DeleteExpiredSessions deletes every session whose expiry is at or before
 // now and returns how many it deleted.
 func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
 	var n int64
 	err := db.Write(ctx, func(tx *Tx) error {
+		tx.identity = true
 		res, err := tx.tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, formatTime(now))
 		if err != nil {
 			return err

@@ -16,10 +16,10 @@ func TestSessions(t *testing.T) {
 	}
 	start := clock.Now()
 
-	t.Run("save, read, upsert", func(t *testing.T) {
+	t.Run("create, read, update", func(t *testing.T) {
 		id := SessionID("cookie-token-1")
 		s := Session{ID: id, Data: []byte("anon"), ExpiresAt: start.Add(time.Hour), ClientAddr: "192.0.2.1", UserAgent: "test"}
-		if err := db.SaveSession(ctx, s); err != nil {
+		if err := createSession(ctx, db, s); err != nil {
 			t.Fatal(err)
 		}
 		got, err := db.SessionByID(ctx, id)
@@ -34,15 +34,39 @@ func TestSessions(t *testing.T) {
 		clock.Advance(time.Minute)
 		s.UserID, s.Data, s.LastSeen = user.ID, []byte("logged in"), clock.Now()
 		s.CreatedAt = clock.Now() // must not overwrite the original
-		if err := db.SaveSession(ctx, s); err != nil {
+		s.ExpiresAt = clock.Now().Add(24 * time.Hour)
+		if err := updateSession(ctx, db, s); err != nil {
 			t.Fatal(err)
 		}
 		got, err = db.SessionByID(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.UserID != user.ID || string(got.Data) != "logged in" || !got.CreatedAt.Equal(start) || !got.LastSeen.Equal(clock.Now()) {
-			t.Errorf("after upsert = %+v", got)
+		if got.UserID != user.ID || string(got.Data) != "logged in" || !got.CreatedAt.Equal(start) || !got.LastSeen.Equal(clock.Now()) ||
+			!got.ExpiresAt.Equal(start.Add(time.Hour)) {
+			t.Errorf("after update = %+v", got)
+		}
+		if err := createSession(ctx, db, s); !errors.Is(err, ErrConflict) {
+			t.Errorf("creating an existing session: %v, want ErrConflict", err)
+		}
+	})
+
+	t.Run("an ended session stays ended", func(t *testing.T) {
+		// A request in flight when its session was ended saves it at the
+		// end: that must not bring the session back.
+		id := SessionID("ended")
+		if err := createSession(ctx, db, Session{ID: id, UserID: user.ID, ExpiresAt: start.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteSession(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		err := updateSession(ctx, db, Session{ID: id, UserID: user.ID, Data: []byte("flash"), LastSeen: clock.Now()})
+		if !errors.Is(err, ErrNotFound) {
+			t.Fatalf("updating an ended session: %v, want ErrNotFound", err)
+		}
+		if _, err := db.SessionByID(ctx, id); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("the ended session came back: %v", err)
 		}
 	})
 
@@ -57,8 +81,8 @@ func TestSessions(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				if err := db.SaveSession(ctx, tt.s); err == nil {
-					t.Error("SaveSession succeeded")
+				if err := createSession(ctx, db, tt.s); err == nil {
+					t.Error("CreateSession succeeded")
 				}
 			})
 		}
@@ -93,7 +117,7 @@ func TestSessions(t *testing.T) {
 			clock.Advance(time.Second)
 			id := SessionID(token)
 			ids = append(ids, id)
-			if err := db.SaveSession(ctx, Session{ID: id, UserID: user.ID, ExpiresAt: clock.Now().Add(time.Hour)}); err != nil {
+			if err := createSession(ctx, db, Session{ID: id, UserID: user.ID, ExpiresAt: clock.Now().Add(time.Hour)}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -111,7 +135,11 @@ func TestSessions(t *testing.T) {
 			}
 		}
 
-		n, err := db.DeleteUserSessions(ctx, user.ID, ids[1])
+		version := db.IdentityVersion()
+		n, err := inTx(ctx, db, func(tx *Tx) (int, error) { return tx.DeleteUserSessions(ctx, user.ID, ids[1]) })
+		if db.IdentityVersion() == version {
+			t.Error("ending sessions did not change the identity version")
+		}
 		if err != nil || n != 3 {
 			t.Fatalf("DeleteUserSessions = %d, %v; want 3", n, err)
 		}
@@ -138,7 +166,7 @@ func TestSessions(t *testing.T) {
 			{"fresh", now.Add(time.Hour)},
 		}
 		for _, s := range sessions {
-			if err := db.SaveSession(ctx, Session{ID: SessionID(s.token), UserID: user.ID, ExpiresAt: s.expires}); err != nil {
+			if err := createSession(ctx, db, Session{ID: SessionID(s.token), UserID: user.ID, ExpiresAt: s.expires}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -44,12 +45,18 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	now   func() time.Time
+	// identity counts committed changes to users and sessions, so that
+	// in-memory copies of them (the session and user caches) know when to
+	// read again.
+	identity atomic.Uint64
 }
 
 // Tx is one write transaction, handed to the function passed to DB.Write.
 type Tx struct {
 	tx  *sql.Tx
 	now func() time.Time
+	// identity is set by methods that change users or sessions.
+	identity bool
 }
 
 // Every connection gets its pragmas from the DSN rather than from a one-off
@@ -156,15 +163,24 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			_ = sqlTx.Rollback()
 		}
 	}()
-	if err := fn(&Tx{tx: sqlTx, now: db.now}); err != nil {
+	tx := &Tx{tx: sqlTx, now: db.now}
+	if err := fn(tx); err != nil {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit write: %w", err)
 	}
 	committed = true
+	if tx.identity {
+		db.identity.Add(1)
+	}
 	return nil
 }
+
+// IdentityVersion changes whenever a committed write has changed a user or
+// ended a session in this process: a cached user or session read under an
+// older version may be out of date.
+func (db *DB) IdentityVersion() uint64 { return db.identity.Load() }
 
 // detachedWriteTimeout bounds a write that goes on after its caller has gone.
 const detachedWriteTimeout = 30 * time.Second

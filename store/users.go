@@ -161,16 +161,18 @@ func (db *DB) CountUsers(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// UpdateUser changes the display name, role, subagent UIN, expiry and locale
-// of the user u.ID and returns the stored user, or ErrNotFound. The username,
-// password and disabled flag have their own methods so that each change is a
-// distinct, auditable act.
+// UpdateUser changes the display name, role, subagent UIN and expiry of the
+// user u.ID and returns the stored user, or ErrNotFound. The username,
+// password, disabled flag and the user's own preferences have their own
+// methods, so each change is a distinct, auditable act and none overwrites
+// another made at the same time.
 func (tx *Tx) UpdateUser(ctx context.Context, u User) (User, error) {
+	tx.identity = true
 	row := tx.tx.QueryRowContext(ctx, `
-		UPDATE users SET display_name = ?, role = ?, subagent_uin = ?, expires_at = ?, locale = ?, updated_at = ?
+		UPDATE users SET display_name = ?, role = ?, subagent_uin = ?, expires_at = ?, updated_at = ?
 		WHERE id = ?
 		RETURNING `+userColumns,
-		u.DisplayName, u.Role, int64(u.SubagentUin), formatNullTime(u.ExpiresAt), u.Locale,
+		u.DisplayName, u.Role, int64(u.SubagentUin), formatNullTime(u.ExpiresAt),
 		formatTime(tx.stamp()), u.ID)
 	updated, err := scanUser(row)
 	if err != nil {
@@ -179,20 +181,22 @@ func (tx *Tx) UpdateUser(ctx context.Context, u User) (User, error) {
 	return updated, nil
 }
 
-// UpdateUser updates u in its own transaction; see Tx.UpdateUser.
-func (db *DB) UpdateUser(ctx context.Context, u User) (User, error) {
-	var updated User
-	err := db.Write(ctx, func(tx *Tx) error {
-		var err error
-		updated, err = tx.UpdateUser(ctx, u)
-		return err
-	})
-	return updated, err
+// SetLocale sets the user's language ("" follows the browser), or returns
+// ErrNotFound; nothing else of the user changes.
+func (tx *Tx) SetLocale(ctx context.Context, id int64, locale string) error {
+	tx.identity = true
+	res, err := tx.tx.ExecContext(ctx, `UPDATE users SET locale = ?, updated_at = ? WHERE id = ?`,
+		locale, formatTime(tx.stamp()), id)
+	if err != nil {
+		return fmt.Errorf("set locale of user %d: %w", id, err)
+	}
+	return affectedOne(res, fmt.Sprintf("set locale of user %d", id))
 }
 
 // SetPassword replaces the password hash of user id and records when, or
 // returns ErrNotFound.
 func (tx *Tx) SetPassword(ctx context.Context, id int64, hash string) error {
+	tx.identity = true
 	now := formatTime(tx.stamp())
 	res, err := tx.tx.ExecContext(ctx,
 		`UPDATE users SET password_hash = ?, password_changed_at = ?, updated_at = ? WHERE id = ?`,
@@ -203,15 +207,11 @@ func (tx *Tx) SetPassword(ctx context.Context, id int64, hash string) error {
 	return affectedOne(res, fmt.Sprintf("set password of user %d", id))
 }
 
-// SetPassword sets a password hash in its own transaction; see Tx.SetPassword.
-func (db *DB) SetPassword(ctx context.Context, id int64, hash string) error {
-	return db.Write(ctx, func(tx *Tx) error { return tx.SetPassword(ctx, id, hash) })
-}
-
 // SetDisabled disables or re-enables user id, or returns ErrNotFound.
 // Disabling also deletes all the user's sessions in the same transaction, so a
 // disabled user is logged out everywhere at once.
 func (tx *Tx) SetDisabled(ctx context.Context, id int64, disabled bool) error {
+	tx.identity = true
 	res, err := tx.tx.ExecContext(ctx, `UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?`,
 		disabled, formatTime(tx.stamp()), id)
 	if err != nil {
@@ -226,12 +226,6 @@ func (tx *Tx) SetDisabled(ctx context.Context, id int64, disabled bool) error {
 		}
 	}
 	return nil
-}
-
-// SetDisabled disables or re-enables a user in its own transaction; see
-// Tx.SetDisabled.
-func (db *DB) SetDisabled(ctx context.Context, id int64, disabled bool) error {
-	return db.Write(ctx, func(tx *Tx) error { return tx.SetDisabled(ctx, id, disabled) })
 }
 
 // affectedOne returns ErrNotFound, wrapped with op, when res touched no row.

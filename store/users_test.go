@@ -120,13 +120,16 @@ func TestUsers(t *testing.T) {
 		changed.DisplayName, changed.Role, changed.SubagentUin, changed.ExpiresAt, changed.Locale =
 			"Alice B.", "finance", 42, expires, "zh-CN"
 		changed.Username, changed.PasswordHash, changed.Disabled = "ignored", "ignored", true
-		got, err := db.UpdateUser(ctx, changed)
+		got, err := inTx(ctx, db, func(tx *Tx) (User, error) { return tx.UpdateUser(ctx, changed) })
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got.DisplayName != "Alice B." || got.Role != "finance" || got.SubagentUin != 42 ||
-			!got.ExpiresAt.Equal(expires) || got.Locale != "zh-CN" {
+			!got.ExpiresAt.Equal(expires) {
 			t.Errorf("UpdateUser = %+v, want the new fields", got)
+		}
+		if got.Locale != "en" {
+			t.Errorf("UpdateUser overwrote the user's own language choice: %q", got.Locale)
 		}
 		if got.Username != "Alice" || got.PasswordHash != "hash-1" || got.Disabled {
 			t.Errorf("UpdateUser changed username/password/disabled: %+v", got)
@@ -134,14 +137,38 @@ func TestUsers(t *testing.T) {
 		if !got.UpdatedAt.Equal(clock.Now()) || !got.CreatedAt.Equal(alice.CreatedAt) {
 			t.Errorf("timestamps = created %v updated %v", got.CreatedAt, got.UpdatedAt)
 		}
-		if _, err := db.UpdateUser(ctx, User{ID: 9999, Role: "staff"}); !errors.Is(err, ErrNotFound) {
+		if _, err := inTx(ctx, db, func(tx *Tx) (User, error) { return tx.UpdateUser(ctx, User{ID: 9999, Role: "staff"}) }); !errors.Is(err, ErrNotFound) {
 			t.Errorf("UpdateUser(9999) err = %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("set locale changes nothing else", func(t *testing.T) {
+		// A language choice read from a stale copy of the user must not undo
+		// an admin's change made meanwhile (the lost update this replaced).
+		before, err := db.UserByID(ctx, alice.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.SetLocale(ctx, alice.ID, "zh-CN") }); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.UserByID(ctx, alice.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Locale != "zh-CN" || got.Role != before.Role || got.DisplayName != before.DisplayName ||
+			got.SubagentUin != before.SubagentUin || !got.ExpiresAt.Equal(before.ExpiresAt) {
+			t.Errorf("after SetLocale: %+v, before %+v", got, before)
+		}
+		err = db.Write(ctx, func(tx *Tx) error { return tx.SetLocale(ctx, 9999, "en") })
+		if !errors.Is(err, ErrNotFound) {
+			t.Errorf("SetLocale(9999) err = %v, want ErrNotFound", err)
 		}
 	})
 
 	t.Run("set password", func(t *testing.T) {
 		clock.Advance(time.Minute)
-		if err := db.SetPassword(ctx, alice.ID, "hash-2"); err != nil {
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.SetPassword(ctx, alice.ID, "hash-2") }); err != nil {
 			t.Fatal(err)
 		}
 		got, err := db.UserByID(ctx, alice.ID)
@@ -151,7 +178,7 @@ func TestUsers(t *testing.T) {
 		if got.PasswordHash != "hash-2" || !got.PasswordChangedAt.Equal(clock.Now()) {
 			t.Errorf("after SetPassword: hash %q changed %v", got.PasswordHash, got.PasswordChangedAt)
 		}
-		if err := db.SetPassword(ctx, 9999, "x"); !errors.Is(err, ErrNotFound) {
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.SetPassword(ctx, 9999, "x") }); !errors.Is(err, ErrNotFound) {
 			t.Errorf("SetPassword(9999) err = %v, want ErrNotFound", err)
 		}
 	})
@@ -164,11 +191,11 @@ func TestUsers(t *testing.T) {
 		expires := clock.Now().Add(time.Hour)
 		for i, uid := range []int64{alice.ID, alice.ID, bob.ID} {
 			s := Session{ID: SessionID(string(rune('a' + i))), UserID: uid, ExpiresAt: expires}
-			if err := db.SaveSession(ctx, s); err != nil {
+			if err := createSession(ctx, db, s); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := db.SetDisabled(ctx, alice.ID, true); err != nil {
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.SetDisabled(ctx, alice.ID, true) }); err != nil {
 			t.Fatal(err)
 		}
 		got, err := db.UserByID(ctx, alice.ID)
@@ -181,13 +208,13 @@ func TestUsers(t *testing.T) {
 		if s, err := db.SessionsForUser(ctx, bob.ID); err != nil || len(s) != 1 {
 			t.Errorf("bob's sessions = %d, %v; want 1 (untouched)", len(s), err)
 		}
-		if err := db.SetDisabled(ctx, alice.ID, false); err != nil {
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.SetDisabled(ctx, alice.ID, false) }); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := db.UserByID(ctx, alice.ID); got.Disabled {
 			t.Error("still disabled after re-enabling")
 		}
-		if err := db.SetDisabled(ctx, 9999, true); !errors.Is(err, ErrNotFound) {
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.SetDisabled(ctx, 9999, true) }); !errors.Is(err, ErrNotFound) {
 			t.Errorf("SetDisabled(9999) err = %v, want ErrNotFound", err)
 		}
 	})

@@ -7,80 +7,69 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
+	"resellerportal/audit"
 	"resellerportal/auth"
 	"resellerportal/store"
 	"resellerportal/web/templates"
 )
 
-const auditPageSize = 50
-
-// auditFilter reads the filter form from the query; dates are whole UTC days.
-func (h *Handlers) auditFilter(r *http.Request) (templates.AuditFilter, store.AuditFilter, string) {
+// auditQuery reads the filter form from the query.
+func auditQuery(r *http.Request) (audit.Filter, templates.AuditFilter) {
 	q := r.URL.Query()
-	f := templates.AuditFilter{From: q.Get("from"), To: q.Get("to"), Actor: strings.TrimSpace(q.Get("actor")),
-		Action: strings.TrimSpace(q.Get("action")), Customer: strings.TrimSpace(q.Get("customer"))}
-	sf := store.AuditFilter{Actor: f.Actor, Action: f.Action}
-	if f.From != "" {
-		t, err := time.Parse(time.DateOnly, f.From)
-		if err != nil {
-			return f, sf, "audit.bad_date"
-		}
-		sf.From = t
-	}
-	if f.To != "" {
-		t, err := time.Parse(time.DateOnly, f.To)
-		if err != nil {
-			return f, sf, "audit.bad_date"
-		}
-		sf.To = t.Add(24 * time.Hour)
-	}
-	if f.Customer != "" {
-		uin, err := strconv.ParseUint(f.Customer, 10, 64)
-		if err != nil {
-			return f, sf, "audit.bad_uin"
-		}
-		sf.TargetUin = uin
-	}
-	return f, sf, ""
+	f := audit.Filter{From: q.Get("from"), To: q.Get("to"), Actor: q.Get("actor"), Action: q.Get("action"), Customer: q.Get("customer")}
+	return f, templates.AuditFilter{From: f.From, To: f.To, Actor: strings.TrimSpace(f.Actor), Action: strings.TrimSpace(f.Action),
+		Customer: strings.TrimSpace(f.Customer)}
 }
 
 func (h *Handlers) auditPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	form, filter, problem := h.auditFilter(r)
-	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-	page = max(page, 1)
-	v := templates.Audit{Filter: form, Page: page, CanExport: principal(ctx).Can(auth.Export)}
-	status := http.StatusOK
-	if problem != "" {
-		v.Filter.Error = tr(ctx, problem)
-		status = http.StatusUnprocessableEntity
-	} else {
-		filter.Limit, filter.Offset = auditPageSize, (page-1)*auditPageSize
-		entries, total, err := h.DB.QueryAudit(ctx, filter)
-		if err != nil {
-			h.fail(w, r, err)
-			return
+	in, form := auditQuery(r)
+	v := templates.Audit{Filter: form, CanExport: principal(ctx).Can(auth.Export)}
+	filter, err := in.Parse()
+	if err != nil {
+		for _, msg := range fieldMessages(ctx, err) {
+			v.Filter.Error = msg
 		}
-		v.Total = total
-		v.Pages = max(1, (total+auditPageSize-1)/auditPageSize)
-		for _, e := range entries {
-			v.Rows = append(v.Rows, auditRow(e))
-		}
-		q := r.URL.Query()
-		if page > 1 {
-			q.Set("page", strconv.Itoa(page-1))
-			v.PrevURL = "/audit?" + q.Encode()
-		}
-		if page < v.Pages {
-			q.Set("page", strconv.Itoa(page+1))
-			v.NextURL = "/audit?" + q.Encode()
-		}
-		q.Del("page")
-		v.CSVURL = "/audit.csv?" + q.Encode()
+		h.render(w, r, http.StatusUnprocessableEntity, templates.AuditPage(h.page(w, r, "audit.title"), v))
+		return
 	}
-	h.render(w, r, status, templates.AuditPage(h.page(w, r, "audit.title"), v))
+	q := r.URL.Query()
+	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
+	newer := q.Get("dir") == "newer"
+	page, err := h.audit.Read(ctx, actor(r), filter, after, newer)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v.Count, v.Capped = page.Count, page.Capped
+	for _, e := range page.Entries {
+		v.Rows = append(v.Rows, auditRow(e))
+	}
+	q.Del("after")
+	q.Del("dir")
+	if page.Older != 0 {
+		v.NextURL = pageURL(q, page.Older, "")
+	}
+	if page.Newer != 0 {
+		v.PrevURL = pageURL(q, page.Newer, "newer")
+	}
+	v.CSVURL = "/audit.csv?" + q.Encode()
+	h.render(w, r, http.StatusOK, templates.AuditPage(h.page(w, r, "audit.title"), v))
+}
+
+// pageURL is the audit page continuing from a row, towards older rows or
+// (dir "newer") newer ones.
+func pageURL(q url.Values, after int64, dir string) string {
+	p := url.Values{}
+	for k, v := range q {
+		p[k] = v
+	}
+	p.Set("after", strconv.FormatInt(after, 10))
+	if dir != "" {
+		p.Set("dir", dir)
+	}
+	return "/audit?" + p.Encode()
 }
 
 func auditRow(e store.AuditEntry) templates.AuditRow {
@@ -100,30 +89,38 @@ func auditRow(e store.AuditEntry) templates.AuditRow {
 	}
 }
 
-// auditCSV downloads the audit log between two dates for finance; the
-// export itself is audited.
+// auditCSV downloads exactly the rows the page's filters select; the
+// export itself is audited with those filters.
 func (h *Handlers) auditCSV(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	form, filter, problem := h.auditFilter(r)
-	if problem != "" {
-		h.errorPage(w, r, http.StatusBadRequest, problem)
-		return
+	in, form := auditQuery(r)
+	filter, err := in.Parse()
+	if err != nil {
+		for _, msg := range fieldMessages(ctx, err) {
+			h.errorPage(w, r, http.StatusBadRequest, msg)
+			return
+		}
 	}
-	name := fmt.Sprintf("audit-%s-%s.csv", orDash(form.From), orDash(form.To))
+	name := fmt.Sprintf("audit-%s-%s-utc.csv", orAll(form.From), orAll(form.To))
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", "attachment; filename="+url.PathEscape(name))
-	n, err := h.DB.ExportAuditCSV(ctx, w, filter.From, filter.To)
-	if err != nil {
+	if _, err := h.audit.Export(ctx, actor(r), filter, w); err != nil {
 		// Headers may be out already; the log has the reason.
-		h.Logger.Error("export audit log", "err", err)
-		return
+		h.logger.Error("export audit log", "err", err)
 	}
-	h.audit(ctx, auditEntry(r, "audit.export", 0, map[string]string{"from": form.From, "to": form.To, "rows": strconv.Itoa(n)}))
 }
 
-func orDash(s string) string {
+func orAll(s string) string {
 	if s == "" {
 		return "all"
 	}
 	return s
+}
+
+// formatUin shows a UIN, or nothing for none.
+func formatUin(uin uint64) string {
+	if uin == 0 {
+		return ""
+	}
+	return strconv.FormatUint(uin, 10)
 }

@@ -4,26 +4,27 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 
+	"resellerportal/keyring"
 	"resellerportal/partnerapi"
 	"resellerportal/store"
 	"resellerportal/web/templates"
 )
 
 func (h *Handlers) credentialsPage(w http.ResponseWriter, r *http.Request) {
-	h.renderCredentials(w, r, http.StatusOK, templates.CredentialForm{Kind: store.CredentialDistributor})
+	h.renderCredentials(w, r, http.StatusOK, templates.CredentialForm{Kind: store.CredentialDistributor}, "")
 }
 
-func (h *Handlers) renderCredentials(w http.ResponseWriter, r *http.Request, status int, form templates.CredentialForm) {
-	list, err := h.DB.ListCredentials(r.Context())
+func (h *Handlers) renderCredentials(w http.ResponseWriter, r *http.Request, status int, form templates.CredentialForm, targetError string) {
+	list, err := h.keys.List(r.Context(), actor(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	v := templates.Credentials{Sandbox: h.Sandbox, Endpoint: h.Endpoint, Form: form}
+	v := templates.Credentials{Sandbox: h.keys.Target() == keyring.Sandbox, Forced: h.keys.Forced(), Endpoint: h.keys.Host(),
+		Form: form, TargetError: targetError}
 	hasDistributor := false
 	for _, c := range list {
 		hasDistributor = hasDistributor || c.Kind == store.CredentialDistributor
@@ -32,138 +33,63 @@ func (h *Handlers) renderCredentials(w http.ResponseWriter, r *http.Request, sta
 			SecretID: partnerapi.MaskSecretID(c.SecretId), Updated: formatTime(c.UpdatedAt),
 		})
 	}
-	if !hasDistributor && h.FallbackSecretID != "" {
-		v.Fallback = partnerapi.MaskSecretID(h.FallbackSecretID)
+	if id := h.keys.FallbackSecretID(); !hasDistributor && id != "" {
+		v.Fallback = partnerapi.MaskSecretID(id)
 	}
 	h.render(w, r, status, templates.CredentialsPage(h.page(w, r, "credentials.title"), v))
 }
 
-// saveCredential seals the SecretKey and stores it; the audit row names
-// the masked SecretId only.
+// saveCredential stores a key after the partner API accepted it; a refused
+// key is shown with the API's answer beside the form.
 func (h *Handlers) saveCredential(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	f := templates.CredentialForm{
-		Kind:        r.PostFormValue("kind"),
-		SubagentUin: strings.TrimSpace(r.PostFormValue("subagent_uin")),
-		Label:       strings.TrimSpace(r.PostFormValue("label")),
-		SecretID:    strings.TrimSpace(r.PostFormValue("secret_id")),
+	in := keyring.Input{
+		Kind: r.PostFormValue("kind"), SubagentUin: r.PostFormValue("subagent_uin"), Label: r.PostFormValue("label"),
+		SecretID: r.PostFormValue("secret_id"), SecretKey: r.PostFormValue("secret_key"),
 	}
-	secretKey := strings.TrimSpace(r.PostFormValue("secret_key"))
-	c := store.APICredential{Kind: f.Kind, Label: f.Label, SecretId: f.SecretID}
-	switch {
-	case f.Kind != store.CredentialDistributor && f.Kind != store.CredentialSubagent:
-		f.Error = tr(ctx, "credentials.bad_kind")
-	case f.SecretID == "" || secretKey == "":
-		f.Error = tr(ctx, "credentials.need_both")
-	case f.Kind == store.CredentialSubagent:
-		uin, err := strconv.ParseUint(f.SubagentUin, 10, 64)
-		if err != nil || uin == 0 {
-			f.Error = tr(ctx, "credentials.need_uin")
-		}
-		c.SubagentUin = uin
-	case f.SubagentUin != "":
-		f.Error = tr(ctx, "credentials.uin_only_subagent")
-	}
-	if f.Error != "" {
-		h.renderCredentials(w, r, http.StatusUnprocessableEntity, f)
-		return
-	}
-	sealed, err := h.Partner.Seal(f.SecretID, secretKey)
+	check, err := h.keys.Save(ctx, actor(r), in)
 	if err != nil {
-		h.fail(w, r, err)
+		f := templates.CredentialForm{Kind: in.Kind, SubagentUin: in.SubagentUin, Label: in.Label, SecretID: in.SecretID}
+		h.formFailure(w, r, err, func(status int, errs map[string]string) {
+			f.Errors = errs
+			h.renderCredentials(w, r, status, f, "")
+		})
 		return
 	}
-	c.SecretKeyCipher = sealed
-	err = h.DB.Write(ctx, func(tx *store.Tx) error {
-		saved, err := tx.SaveCredential(ctx, c)
-		if err != nil {
-			return err
-		}
-		_, err = tx.AppendAudit(ctx, auditEntry(r, "credential.save", saved.SubagentUin, map[string]string{
-			"kind": saved.Kind, "secret_id": partnerapi.MaskSecretID(saved.SecretId), "label": saved.Label,
-		}))
-		return err
-	})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.flash(w, r, "ok", tr(ctx, "credentials.saved"))
+	h.flash(w, r, "ok", tr(ctx, "credentials.saved", map[string]any{"Remaining": formatUSD(check.Remaining)}))
 	redirect(w, r, "/admin/credentials")
 }
 
-func (h *Handlers) credentialFromURL(r *http.Request) (store.APICredential, error) {
-	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-	if err != nil {
-		return store.APICredential{}, store.ErrNotFound
-	}
-	list, err := h.DB.ListCredentials(r.Context())
-	if err != nil {
-		return store.APICredential{}, err
-	}
-	for _, c := range list {
-		if c.ID == id {
-			return c, nil
-		}
-	}
-	return store.APICredential{}, store.ErrNotFound
+func credentialID(r *http.Request) int64 {
+	id, _ := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	return id
 }
 
 func (h *Handlers) deleteCredential(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	c, err := h.credentialFromURL(r)
-	if err != nil {
+	if err := h.keys.Delete(r.Context(), actor(r), credentialID(r)); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	err = h.DB.Write(ctx, func(tx *store.Tx) error {
-		if err := tx.DeleteCredential(ctx, c.ID); err != nil {
-			return err
-		}
-		_, err := tx.AppendAudit(ctx, auditEntry(r, "credential.delete", c.SubagentUin, map[string]string{
-			"kind": c.Kind, "secret_id": partnerapi.MaskSecretID(c.SecretId),
-		}))
-		return err
-	})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.flash(w, r, "ok", tr(ctx, "credentials.deleted"))
+	h.flash(w, r, "ok", tr(r.Context(), "credentials.deleted"))
 	redirect(w, r, "/admin/credentials")
 }
 
-// testCredential asks the partner API for the partner's credit with the
-// stored credential: the cheapest call that proves the key works.
+// testCredential asks the partner API for the partner's credit with a
+// stored key.
 func (h *Handlers) testCredential(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	c, err := h.credentialFromURL(r)
-	if err != nil {
+	check, err := h.keys.Test(ctx, actor(r), credentialID(r))
+	if err != nil && !errors.Is(err, keyring.ErrKeyRefused) {
 		h.fail(w, r, err)
 		return
 	}
-	client, err := h.storedClient(r, c)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	resp, err := client.QueryPartnerCredit(partnerapi.WithLanguage(ctx, apiLanguage(ctx)), nil)
 	result := templates.ConnectionTest{OK: err == nil}
 	if err != nil {
 		p := apiProblem(ctx, err)
 		result.Message, result.RequestID = p.Message, p.RequestID
 	} else {
-		result.Message = tr(ctx, "credentials.test_ok", map[string]any{"Remaining": formatUSD(resp.RemainingCredit)})
+		result.Message = tr(ctx, "credentials.test_ok", map[string]any{"Remaining": formatUSD(check.Remaining)})
 	}
-	h.audit(ctx, func() store.AuditEntry {
-		e := auditEntry(r, "credential.test", c.SubagentUin, map[string]string{"secret_id": partnerapi.MaskSecretID(c.SecretId)})
-		if err != nil {
-			e.Outcome, e.Code, e.RequestId = "failed", partnerapi.ErrorCode(err), result.RequestID
-		} else {
-			e.RequestId = resp.RequestId
-		}
-		return e
-	}())
 	if isHTMX(r) {
 		h.render(w, r, http.StatusOK, templates.ConnectionTestResult(result))
 		return
@@ -176,18 +102,16 @@ func (h *Handlers) testCredential(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, "/admin/credentials")
 }
 
-var errSealed = errors.New("stored credential cannot be opened")
-
-// storedClient opens a stored credential into a client.
-func (h *Handlers) storedClient(r *http.Request, c store.APICredential) (*partnerapi.Client, error) {
-	switch c.Kind {
-	case store.CredentialSubagent:
-		client, own, err := h.Partner.ForSubagent(r.Context(), c.SubagentUin)
-		if err == nil && !own {
-			return nil, errSealed
-		}
-		return client, err
-	default:
-		return h.Partner.Distributor(r.Context())
+// setTarget switches the partner API between the sandbox and Tencent Cloud.
+func (h *Handlers) setTarget(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	t := keyring.Target(r.PostFormValue("target"))
+	if err := h.keys.SetTarget(ctx, actor(r), t); err != nil {
+		h.formFailure(w, r, err, func(status int, errs map[string]string) {
+			h.renderCredentials(w, r, status, templates.CredentialForm{Kind: store.CredentialDistributor}, errs["target"])
+		})
+		return
 	}
+	h.flash(w, r, "ok", tr(ctx, "credentials.target_switched_"+string(t)))
+	redirect(w, r, "/admin/credentials")
 }

@@ -4,107 +4,86 @@ import (
 	"context"
 	"net/http"
 	"strconv"
-	"sync"
+	"time"
 
-	"resellerportal/auth"
+	"resellerportal/dashboard"
 	"resellerportal/partnerapi"
 	"resellerportal/web/templates"
 )
 
+// dashboard shows the figures the cache holds at once; stale ones are
+// refreshed by the page in the background.
 func (h *Handlers) dashboard(w http.ResponseWriter, r *http.Request) {
-	d := h.dashboardFigures(r.Context())
+	d, err := h.dashboardView(r, dashboard.Cached)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	h.render(w, r, http.StatusOK, templates.DashboardPage(h.page(w, r, "dashboard.title"), d))
 }
 
-// dashboardCards serves the figures alone, for the refresh button.
+// dashboardCards serves the figures alone: fresh ones for the page's
+// background refresh, or newly read ones for the Refresh button.
 func (h *Handlers) dashboardCards(w http.ResponseWriter, r *http.Request) {
-	d := h.dashboardFigures(r.Context())
+	mode := dashboard.Fresh
+	if r.URL.Query().Get("refresh") != "" {
+		mode = dashboard.Refresh
+	}
+	d, err := h.dashboardView(r, mode)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	h.render(w, r, http.StatusOK, templates.DashboardCards(d))
 }
 
-// dashboardFigures reads the partner's figures live, the four calls at
-// once; each card shows its own failure.
-func (h *Handlers) dashboardFigures(ctx context.Context) templates.Dashboard {
-	p := principal(ctx)
-	ctx = partnerapi.WithLanguage(ctx, apiLanguage(ctx))
-	d := templates.Dashboard{AsOf: formatTime(h.Now()), ShowResellers: p.Can(auth.ViewSubagents)}
-
-	var client *partnerapi.Client
-	var err error
-	ownCredential := true
-	if p.Role == auth.RoleSubagent {
-		client, ownCredential, err = h.Partner.ForSubagent(ctx, p.SubagentUin)
-	} else {
-		client, err = h.Partner.Distributor(ctx)
-	}
+func (h *Handlers) dashboardView(r *http.Request, mode dashboard.Mode) (templates.Dashboard, error) {
+	ctx := partnerapi.WithLanguage(r.Context(), apiLanguage(r.Context()))
+	f, err := h.figures.Figures(ctx, actor(r), mode)
 	if err != nil {
-		problem := apiProblem(ctx, err)
-		d.CreditProblem, d.VoucherProblem, d.PendingCustomersProblem, d.PendingResellersProblem = problem, problem, problem, problem
-		return d
+		return templates.Dashboard{}, err
 	}
-	if !ownCredential {
-		// A reseller login without its own key sees its figures through the
-		// distributor's view of it; applications cannot be scoped that way.
-		h.subagentFigures(ctx, client, p.SubagentUin, &d)
-		return d
+	d := templates.Dashboard{ShowResellers: f.ShowResellers, Stale: f.Stale() && mode == dashboard.Cached}
+	var oldest time.Time
+	seen := func(t time.Time, pending bool) {
+		d.Loading = d.Loading || pending
+		if !t.IsZero() && (oldest.IsZero() || t.Before(oldest)) {
+			oldest = t
+		}
 	}
-
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		c, err := client.QueryPartnerCredit(ctx, nil)
-		if err != nil {
-			d.CreditProblem = apiProblem(ctx, err)
-			return
-		}
-		d.Credit = &templates.CreditFigures{Total: formatUSD(c.TotalCredit), Allocated: formatUSD(c.AllocatedCredit), Remaining: formatUSD(c.RemainingCredit)}
-	})
-	wg.Go(func() {
-		v, err := client.QueryVoucherPool(ctx, nil)
-		if err != nil {
-			d.VoucherProblem = apiProblem(ctx, err)
-			return
-		}
-		d.Vouchers = &templates.VoucherFigures{Total: formatUSD(v.TotalQuota), Remaining: formatUSD(v.RemainingQuota), Issued: v.IssuedNum}
-	})
-	wg.Go(func() {
-		pc, err := client.QueryPendingClientsV2(ctx, &partnerapi.QueryPendingClientsV2Request{Page: 1, PageSize: 1})
-		if err != nil {
-			d.PendingCustomersProblem = apiProblem(ctx, err)
-			return
-		}
-		d.PendingCustomers = &pc.Total
-	})
-	if d.ShowResellers {
-		wg.Go(func() {
-			ps, err := client.QueryPendingSubAgentsV2(ctx, &partnerapi.QueryPendingSubAgentsV2Request{Page: 1, PageSize: 1})
-			if err != nil {
-				d.PendingResellersProblem = apiProblem(ctx, err)
-				return
-			}
-			d.PendingResellers = &ps.Total
-		})
+	if v := f.Credit.Value; v != nil {
+		d.Credit = &templates.CreditFigures{Total: formatUSD(v.Total), Allocated: formatUSD(v.Allocated), Remaining: formatUSD(v.Remaining)}
 	}
-	wg.Wait()
-	return d
+	d.CreditProblem = figureProblem(ctx, f.Credit.Err)
+	seen(f.Credit.FetchedAt, f.Credit.Pending)
+	if v := f.Vouchers.Value; v != nil {
+		d.Vouchers = &templates.VoucherFigures{Total: formatUSD(v.Total), Remaining: formatUSD(v.Remaining)}
+		if v.Issued != nil {
+			d.Vouchers.Issued = strconv.FormatInt(*v.Issued, 10)
+		}
+	}
+	d.VoucherProblem = figureProblem(ctx, f.Vouchers.Err)
+	seen(f.Vouchers.FetchedAt, f.Vouchers.Pending)
+	if f.ThroughDistributor {
+		d.PendingCustomersProblem = &templates.APIProblem{Message: tr(ctx, "dashboard.needs_own_credential"), Info: true}
+	} else {
+		d.PendingCustomers, d.PendingCustomersProblem = f.PendingCustomers.Value, figureProblem(ctx, f.PendingCustomers.Err)
+		seen(f.PendingCustomers.FetchedAt, f.PendingCustomers.Pending)
+	}
+	if f.ShowResellers {
+		d.PendingResellers, d.PendingResellersProblem = f.PendingResellers.Value, figureProblem(ctx, f.PendingResellers.Err)
+		seen(f.PendingResellers.FetchedAt, f.PendingResellers.Pending)
+	}
+	if !oldest.IsZero() {
+		d.AsOf = formatTimeSeconds(oldest)
+		d.Age = formatAge(ctx, f.Now.Sub(oldest))
+	}
+	return d, nil
 }
 
-func (h *Handlers) subagentFigures(ctx context.Context, client *partnerapi.Client, uin uint64, d *templates.Dashboard) {
-	resp, err := client.QuerySubAgentsDetailV2(ctx, &partnerapi.QuerySubAgentsDetailV2Request{
-		Page: 1, PageSize: 1, FilterType: "SubAgentUin", Filter: strconv.FormatUint(uin, 10),
-	})
-	if err == nil && len(resp.Data) == 0 {
-		d.CreditProblem = apiProblem(ctx, &partnerapi.APIError{Code: "FailedOperation.InvalidSubAgentUin", RequestId: resp.RequestId})
-		d.VoucherProblem = d.CreditProblem
-		return
+func figureProblem(ctx context.Context, err error) *templates.APIProblem {
+	if err == nil {
+		return nil
 	}
-	if err != nil {
-		d.CreditProblem = apiProblem(ctx, err)
-		d.VoucherProblem = d.CreditProblem
-		return
-	}
-	s := resp.Data[0]
-	allocated := partnerapi.AmountFromDecimal(s.Credit.Decimal().Sub(s.RemainingCredit.Decimal()))
-	d.Credit = &templates.CreditFigures{Total: formatUSD(s.Credit), Allocated: formatUSD(allocated), Remaining: formatUSD(s.RemainingCredit)}
-	d.Vouchers = &templates.VoucherFigures{Total: formatUSD(s.Voucher), Remaining: formatUSD(s.RemainingVoucher)}
-	d.PendingCustomersProblem = &templates.APIProblem{Message: tr(ctx, "dashboard.needs_own_credential")}
+	return apiProblem(ctx, err)
 }

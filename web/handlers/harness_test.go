@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -10,118 +9,113 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/net/html"
 
+	"resellerportal/audit"
 	"resellerportal/auth"
-	"resellerportal/jobs"
-	"resellerportal/keyring"
-	"resellerportal/metrics"
-	"resellerportal/partnerapi"
+	"resellerportal/cmd/portal/app"
 	"resellerportal/partnerapi/sandbox"
 	"resellerportal/store"
-	"resellerportal/web/handlers"
-	"resellerportal/web/i18n"
-	"resellerportal/web/session"
-	"resellerportal/web/static"
+	"resellerportal/users"
 )
 
-// portal is a portal under test: its database, the sandbox it talks to,
-// and the users it knows.
+// portal is a portal under test, built by the same constructor as `portal
+// serve`: its database, the sandbox it talks to, and the users it knows.
 type portal struct {
-	t       *testing.T
+	t       testing.TB
+	app     *app.App
 	db      *store.DB
 	sandbox *sandbox.Server
 	ts      *httptest.Server
 	routes  http.Handler
-	engine  *jobs.Engine
-	users   map[string]store.User // by role
+	users   map[string]store.User // by role; each has testPassword
 	subUin  uint64
+	clock   *testClock
 }
 
+// testClock is the real time moved ahead by tests, so cached figures can
+// age without waiting.
+type testClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// advance moves the portal's clock ahead.
+func (p *portal) advance(d time.Duration) {
+	p.clock.mu.Lock()
+	defer p.clock.mu.Unlock()
+	p.clock.offset += d
+}
+
+// testPassword is the password every test user is given.
 const testPassword = "correct-horse-battery-42"
 
-func newPortal(t *testing.T) *portal {
+// options adjust a test portal's configuration.
+type options func(*app.Config)
+
+func newPortal(t testing.TB, opts ...options) *portal {
 	t.Helper()
 	ctx := t.Context()
-	db, err := store.Open(ctx, t.TempDir()+"/portal.db", store.Options{})
+	clock := &testClock{}
+	cfg := app.Config{
+		DataDir: t.TempDir(), SandboxSeed: 11, SandboxCustomers: 30, RateScale: 100, HashCost: auth.TestCost, Now: clock.now,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	a, err := app.Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	sb, err := sandbox.New(sandbox.Options{Seed: 11, Customers: 30, RateScale: 100})
+	t.Cleanup(func() { a.Close() })
+	sb, err := a.Sandbox()
 	if err != nil {
 		t.Fatal(err)
 	}
-	sbts := httptest.NewServer(sb)
-	t.Cleanup(sbts.Close)
-	p := &portal{t: t, db: db, sandbox: sb, users: map[string]store.User{}}
-	var fallback partnerapi.Credential
-	for _, c := range sb.Credentials() {
-		switch {
-		case c.Role == "distributor":
-			fallback = partnerapi.Credential{SecretId: c.SecretId, SecretKey: c.SecretKey}
-		case c.Role == "subagent" && p.subUin == 0:
-			p.subUin = c.Uin
-		}
-	}
-	sealer, err := keyring.NewSealer(bytes.Repeat([]byte{3}, keyring.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := metrics.New()
-	ring := keyring.New(db, sealer, partnerapi.Config{Endpoint: sbts.Listener.Addr().String(), Scheme: "http", Limiters: partnerapi.NewLimiters(100), Observe: m.ObserveAPI}, fallback)
-	sessions, err := session.New(db, session.Options{Keys: [][]byte{bytes.Repeat([]byte{9}, 32)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	catalog, err := i18n.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	assets, err := static.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.engine = jobs.New(db, ring, nil, jobs.DirectoryRefresh{DB: db}, jobs.BillsRefresh{DB: db}, jobs.ApplyWrites{DB: db})
-	h, err := handlers.New(handlers.Config{
-		Jobs: p.engine, Limiters: ring.Limiters(),
-		DB: db, Sessions: sessions, Catalog: catalog, Assets: assets, Throttle: auth.NewThrottle(nil),
-		Partner: ring, Metrics: m, Sandbox: true, Endpoint: sbts.Listener.Addr().String(),
-		FallbackSecretID: fallback.SecretId,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	engineCtx, stopEngine := context.WithCancel(context.Background())
-	engineDone := make(chan struct{})
-	go func() {
-		p.engine.Run(engineCtx)
-		close(engineDone)
-	}()
-	t.Cleanup(func() { stopEngine(); <-engineDone })
-	p.routes = h.Routes()
+	p := &portal{t: t, app: a, db: a.DB, sandbox: sb, users: map[string]store.User{}, subUin: sb.DemoSubAgent().Uin, clock: clock}
+	runCtx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { a.Run(runCtx) })
+	t.Cleanup(func() { stop(); wg.Wait() })
+	p.routes = a.Handler()
 	p.ts = httptest.NewServer(p.routes)
 	t.Cleanup(p.ts.Close)
 
-	hash, err := auth.HashPassword(testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, role := range auth.Roles() {
-		u := store.User{Username: string(role) + "-user", DisplayName: "Test " + string(role), Role: string(role), PasswordHash: hash}
+		in := users.Input{Username: string(role) + "-user", DisplayName: "Test " + string(role), Role: string(role)}
 		if role == auth.RoleSubagent {
-			u.SubagentUin = p.subUin
+			in.SubagentUin = strconv.FormatUint(p.subUin, 10)
 		}
-		created, err := db.CreateUser(ctx, u)
+		u, _, err := a.Users.Create(ctx, audit.CommandLine(), in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.users[string(role)] = created
+		p.setPassword(u, testPassword)
+		p.users[string(role)] = u
 	}
 	return p
+}
+
+// setPassword gives a test user a known password.
+func (p *portal) setPassword(u store.User, password string) {
+	p.t.Helper()
+	hash, err := auth.NewHasher(auth.HasherOptions{Cost: auth.TestCost}).Hash(p.t.Context(), password)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if err := p.db.Write(p.t.Context(), func(tx *store.Tx) error { return tx.SetPassword(p.t.Context(), u.ID, hash) }); err != nil {
+		p.t.Fatal(err)
+	}
 }
 
 // browser is a cookie-keeping client that does not follow redirects, so
@@ -176,6 +170,16 @@ func (p *portal) post(c *http.Client, path string, form url.Values) response {
 	return p.do(c, req)
 }
 
+// follow gets the page a redirect points to.
+func (p *portal) follow(c *http.Client, r response) response {
+	p.t.Helper()
+	loc := r.Header.Get("Location")
+	if loc == "" {
+		p.t.Fatalf("expected a redirect, got %d", r.StatusCode)
+	}
+	return p.get(c, loc)
+}
+
 // byTestID finds the elements carrying data-testid=id.
 func byTestID(t *testing.T, body, id string) []*html.Node {
 	t.Helper()
@@ -218,3 +222,13 @@ func text(n *html.Node) string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// auditRows reads the audit rows of an action.
+func (p *portal) auditRows(action string) []store.AuditEntry {
+	p.t.Helper()
+	entries, _, err := p.db.QueryAudit(p.t.Context(), store.AuditFilter{Action: action, Limit: store.MaxAuditLimit})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return entries
+}

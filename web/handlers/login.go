@@ -1,13 +1,13 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
 
-	"resellerportal/auth"
-	"resellerportal/store"
+	"resellerportal/apperr"
+	"resellerportal/users"
 	"resellerportal/web/i18n"
 	"resellerportal/web/session"
 	"resellerportal/web/templates"
@@ -22,54 +22,35 @@ func (h *Handlers) loginPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, templates.Login(h.page(w, r, "login.title"), f))
 }
 
-// login checks the password with one generic failure message for every
-// reason (unknown user, wrong password, disabled, expired), throttled per
-// account and per address.
+// login signs a person in; the users service decides, with one generic
+// failure message for every reason.
 func (h *Handlers) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	username := strings.TrimSpace(r.PostFormValue("username"))
-	password := r.PostFormValue("password")
-	f := templates.LoginForm{Username: username, Next: safeNext(r.PostFormValue("next"))}
-	addr := clientAddr(ctx)
-
-	if ok, wait := h.Throttle.Check(strings.ToLower(username), addr); !ok {
-		f.Wait = formatWait(wait)
-		h.audit(ctx, store.AuditEntry{Actor: username, Action: "login.throttled", Outcome: "failed", ClientAddr: addr})
-		h.render(w, r, http.StatusTooManyRequests, templates.Login(h.page(w, r, "login.title"), f))
-		return
+	username := r.PostFormValue("username")
+	f := templates.LoginForm{Username: strings.TrimSpace(username), Next: safeNext(r.PostFormValue("next"))}
+	if len(f.Username) > users.MaxUsernameLength {
+		f.Username = ""
 	}
-
-	u, err := h.DB.UserByUsername(ctx, username)
-	valid := false
-	switch {
-	case err == nil:
-		match, cerr := auth.CheckPassword(u.PasswordHash, password)
-		if cerr != nil {
-			h.Logger.Error("check password", "err", cerr, "user", u.Username)
+	u, err := h.users.SignIn(ctx, username, r.PostFormValue("password"), clientAddr(ctx))
+	if err != nil {
+		status, message, internal := problemOf(ctx, err)
+		if internal {
+			h.fail(w, r, err)
+			return
 		}
-		valid = match && h.maySignIn(u)
-	case errors.Is(err, store.ErrNotFound):
-		auth.DummyCheck(password)
-	default:
-		h.fail(w, r, err)
+		if apperr.KindOf(err) == apperr.Invalid {
+			status = http.StatusUnauthorized
+		}
+		f.Error = message
+		h.render(w, r, status, templates.Login(h.page(w, r, "login.title"), f))
 		return
 	}
-	if !valid {
-		h.Throttle.Failed(strings.ToLower(username), addr)
-		h.audit(ctx, store.AuditEntry{Actor: username, Action: "login.failed", Outcome: "failed", ClientAddr: addr})
-		f.Failed = true
-		h.render(w, r, http.StatusUnauthorized, templates.Login(h.page(w, r, "login.title"), f))
-		return
-	}
-
-	h.Throttle.Succeeded(strings.ToLower(username))
 	sess := currentSession(ctx)
 	session.SetUser(sess, u.ID)
-	if err := h.Sessions.Renew(r, w, sess); err != nil {
+	if err := h.sessions.Renew(r, w, sess); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.audit(ctx, store.AuditEntry{Actor: u.Username, ActorRole: u.Role, OnBehalfOf: onBehalf(u), Action: "login", Outcome: "ok", ClientAddr: addr})
 	next := f.Next
 	if next == "" {
 		next = "/"
@@ -77,18 +58,14 @@ func (h *Handlers) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-func onBehalf(u store.User) uint64 {
-	if u.Role == string(auth.RoleSubagent) {
-		return u.SubagentUin
-	}
-	return 0
-}
-
 func (h *Handlers) logout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sess := currentSession(ctx)
-	if u, ok := currentUser(ctx); ok {
-		h.audit(ctx, store.AuditEntry{Actor: u.Username, ActorRole: u.Role, OnBehalfOf: onBehalf(u), Action: "logout", Outcome: "ok", ClientAddr: clientAddr(ctx)})
+	if _, ok := currentUser(ctx); ok {
+		if err := h.users.SignOut(ctx, actor(r), session.StoreID(sess)); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 	}
 	if sess != nil {
 		sess.Options.MaxAge = -1
@@ -105,23 +82,19 @@ func (h *Handlers) logout(w http.ResponseWriter, r *http.Request) {
 func (h *Handlers) setLanguage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	lang := r.PostFormValue("lang")
-	if lang != i18n.English && lang != i18n.Chinese {
-		h.errorPage(w, r, http.StatusBadRequest, "error.bad_request")
+	if !i18n.Known(lang) {
+		h.errorPage(w, r, http.StatusBadRequest, tr(ctx, "error.bad_request"))
 		return
 	}
-	if u, ok := currentUser(ctx); ok {
-		u.Locale = lang
-		if _, err := h.DB.UpdateUser(ctx, u); err != nil {
+	if _, ok := currentUser(ctx); ok {
+		if err := h.users.SetLanguage(ctx, actor(r), lang, i18n.Known); err != nil {
 			h.fail(w, r, err)
 			return
 		}
 	}
 	if sess := currentSession(ctx); sess != nil {
 		sess.Values["lang"] = lang
-		if err := sess.Save(r, w); err != nil {
-			h.fail(w, r, err)
-			return
-		}
+		h.saveSession(w, r)
 	}
 	back := "/"
 	if ref := r.Header.Get("Referer"); ref != "" {
@@ -132,10 +105,18 @@ func (h *Handlers) setLanguage(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 
-// safeNext keeps only local paths, so a crafted link cannot send a user
-// elsewhere after signing in.
+// safeNext keeps only a path of this site, so a crafted link cannot send a
+// user elsewhere after signing in: one leading slash (not // or /\), no
+// backslash or control character anywhere (browsers drop tabs and newlines
+// from URLs, so "/\t/evil.example" would become "//evil.example"), and no
+// scheme or host once parsed.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if len(next) > 2048 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.ContainsRune(next, '\\') || strings.ContainsFunc(next, unicode.IsControl) {
+		return ""
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return ""
 	}
 	return next

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"resellerportal/partnerapi"
 	"resellerportal/partnerapi/sandbox"
@@ -108,7 +109,7 @@ func TestCrossOriginPostRefused(t *testing.T) {
 	}{
 		{"cross-site fetch", map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
 		{"foreign origin", map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden},
-		{"same origin", map[string]string{"Sec-Fetch-Site": "same-origin"}, http.StatusCreated},
+		{"same origin", map[string]string{"Sec-Fetch-Site": "same-origin"}, http.StatusSeeOther},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,6 +167,7 @@ func TestDashboardShowsSandboxFiguresAndProblems(t *testing.T) {
 		t.Fatal("staff should see reseller applications")
 	}
 	p.sandbox.InjectFault(sandbox.Fault{Action: partnerapi.ActionQueryPartnerCredit, Code: "AuthFailure.SignatureFailure", Count: 1})
+	p.advance(2 * time.Minute) // the figures are stale now
 	resp = p.get(c, "/dashboard/cards")
 	problems := byTestID(t, resp.Body, "api-problem")
 	if resp.StatusCode != http.StatusOK || len(problems) != 1 || !strings.Contains(resp.Body, `class="request-id"`) {
@@ -221,5 +223,33 @@ func TestLanguageFromBrowserAndChoice(t *testing.T) {
 	}
 	if r := p.post(c, "/language", url.Values{"lang": {"klingon"}}); r.StatusCode != http.StatusBadRequest {
 		t.Fatalf("an unknown language got %d", r.StatusCode)
+	}
+}
+
+// TestNotAllowlistedFeatureIsMarkedUnavailable: a partner Tencent has not
+// allowlisted for pending applications sees that figure as unavailable,
+// with the reason, as a note rather than a failure.
+func TestNotAllowlistedFeatureIsMarkedUnavailable(t *testing.T) {
+	p := newPortal(t)
+	if err := p.sandbox.SetAllowlisted(sandbox.AllPartners, partnerapi.ActionQueryPendingClientsV2, false); err != nil {
+		t.Fatal(err)
+	}
+	resp := p.get(p.login("staff"), "/")
+	card := byTestID(t, resp.Body, "card-pending-customers")
+	if len(card) != 1 {
+		t.Fatal("no pending customers card")
+	}
+	var notes int
+	for _, n := range byTestID(t, resp.Body, "api-note") {
+		if strings.Contains(text(n), "allowlist") {
+			notes++
+		}
+	}
+	if notes != 1 || len(byTestID(t, resp.Body, "pending-customers")) != 0 {
+		t.Fatalf("the card does not say the feature is unavailable for want of the allowlist: %s", text(card[0]))
+	}
+	// The other figures are unaffected.
+	if len(byTestID(t, resp.Body, "credit-total")) != 1 {
+		t.Fatal("the credit figure is missing")
 	}
 }

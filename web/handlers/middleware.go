@@ -7,23 +7,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/gorilla/sessions"
 
+	"resellerportal/audit"
 	"resellerportal/auth"
 	"resellerportal/store"
 	"resellerportal/web/i18n"
 	"resellerportal/web/session"
 )
-
-// sessionName is the session's name inside gorilla/sessions; the cookie's
-// name comes from the session store.
-func (h *Handlers) sessionName() string { return h.Sessions.CookieName() }
 
 type ctxKey int
 
@@ -31,6 +28,7 @@ const (
 	userKey ctxKey = iota
 	sessionKey
 	addrKey
+	proxiedKey
 )
 
 // currentUser returns the signed-in user, if any.
@@ -42,7 +40,13 @@ func currentUser(ctx context.Context) (store.User, bool) {
 // principal returns the signed-in user as authorization sees them.
 func principal(ctx context.Context) auth.Principal {
 	u, _ := currentUser(ctx)
-	return auth.Principal{UserID: u.ID, Username: u.Username, Role: auth.Role(u.Role), SubagentUin: u.SubagentUin}
+	return audit.Principal(u)
+}
+
+// actor is the signed-in user acting from the request's client address.
+func actor(r *http.Request) audit.Actor {
+	u, _ := currentUser(r.Context())
+	return audit.UserActor(u, clientAddr(r.Context()))
 }
 
 func currentSession(ctx context.Context) *sessions.Session {
@@ -55,34 +59,77 @@ func clientAddr(ctx context.Context) string {
 	return a
 }
 
-// clientAddress decides the client's address once: the peer, or the
-// proxy's header when the portal is told to trust its proxy.
+// proxied reports whether the request came through a trusted proxy.
+func proxied(ctx context.Context) bool {
+	p, _ := ctx.Value(proxiedKey).(bool)
+	return p
+}
+
+// clientAddress decides the client's address once. Behind trusted proxies
+// it is the right-most X-Forwarded-For entry that is not itself a trusted
+// proxy: each proxy appends the address it was connected from, so entries
+// to the left of that one were written by the client and prove nothing.
 func (h *Handlers) clientAddress(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		addr, _, err := net.SplitHostPort(r.RemoteAddr)
 		if err != nil {
 			addr = r.RemoteAddr
 		}
-		if h.TrustProxy {
-			if fwd := r.Header.Get("X-Forwarded-For"); fwd != "" {
-				addr = strings.TrimSpace(strings.Split(fwd, ",")[0])
-			} else if real := r.Header.Get("X-Real-IP"); real != "" {
-				addr = strings.TrimSpace(real)
-			}
+		viaProxy := false
+		if peer, err := netip.ParseAddr(addr); err == nil && h.trusted(peer) {
+			viaProxy = true
+			addr = h.forwardedFor(r, peer.Unmap().String())
 		}
 		ctx := context.WithValue(r.Context(), addrKey, addr)
+		ctx = context.WithValue(ctx, proxiedKey, viaProxy)
 		ctx = session.WithClientAddr(ctx, addr)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
+func (h *Handlers) trusted(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range h.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// forwardedFor walks X-Forwarded-For from the right past the trusted
+// proxies; when every entry is a trusted proxy (or there is none), the
+// left-most trusted hop, else the peer, is the client.
+func (h *Handlers) forwardedFor(r *http.Request, peer string) string {
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		for _, part := range strings.Split(v, ",") {
+			hops = append(hops, strings.TrimSpace(part))
+		}
+	}
+	client := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(hops[i])
+		if err != nil {
+			// Garbage where an address should be: nothing further left can
+			// be trusted either.
+			return client
+		}
+		client = a.Unmap().String()
+		if !h.trusted(a) {
+			return client
+		}
+	}
+	return client
+}
+
 // observe logs every request with its id and records its latency.
 func (h *Handlers) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := h.Now()
+		start := h.now()
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r)
-		took := h.Now().Sub(start)
+		took := h.now().Sub(start)
 		route := "unmatched"
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 			route = rc.RoutePattern()
@@ -91,9 +138,13 @@ func (h *Handlers) observe(next http.Handler) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
-		h.Metrics.ObserveHTTP(route, r.Method, status, took)
+		h.metrics.ObserveHTTP(route, r.Method, status, took)
 		u, _ := currentUser(r.Context())
-		h.Logger.LogAttrs(r.Context(), levelFor(status), "request",
+		level := slog.LevelInfo
+		if status >= http.StatusInternalServerError {
+			level = slog.LevelError
+		}
+		h.logger.LogAttrs(r.Context(), level, "request",
 			slog.String("request_id", middleware.GetReqID(r.Context())),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", route),
 			slog.Int("status", status), slog.Duration("took", took),
@@ -110,15 +161,17 @@ func (h *Handlers) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				h.fail(w, r, fmt.Errorf("panic: %v", v))
+				h.logger.Error("panic", "panic", fmt.Sprint(v), "request_id", middleware.GetReqID(r.Context()), "path", r.URL.Path)
+				h.errorPage(w, r, http.StatusInternalServerError, tr(r.Context(), "error.internal"))
 			}
 		}()
 		next.ServeHTTP(w, r)
 	})
 }
 
-// securityHeaders forbids inline script and framing and keeps referrers
-// and content types in check.
+// securityHeaders forbids inline script and framing, keeps referrers and
+// content types in check, and keeps every page out of caches: pages carry
+// people's data and one-time passwords.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
@@ -128,6 +181,35 @@ func securityHeaders(next http.Handler) http.Handler {
 		hd.Set("Referrer-Policy", "same-origin")
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			hd.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// maxFormBytes bounds a request body: the portal's forms are small.
+const maxFormBytes = 64 << 10
+
+// limitBody bounds every request body and parses forms up front, so no
+// handler can be handed an unbounded body.
+func (h *Handlers) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			var tooBig *http.MaxBytesError
+			status := http.StatusBadRequest
+			if errors.As(err, &tooBig) {
+				status = http.StatusRequestEntityTooLarge
+			}
+			// Plain text: no session is loaded yet, and a page would need one.
+			plainError(w, r, status)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -137,21 +219,25 @@ func securityHeaders(next http.Handler) http.Handler {
 func (h *Handlers) crossOrigin(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.Logger.Warn("cross-origin request refused", "path", r.URL.Path, "origin", r.Header.Get("Origin"),
+		h.logger.Warn("cross-origin request refused", "path", r.URL.Path, "origin", r.Header.Get("Origin"),
 			"request_id", middleware.GetReqID(r.Context()))
-		h.errorPage(w, r, http.StatusForbidden, "error.cross_origin")
+		h.errorPage(w, r, http.StatusForbidden, tr(r.Context(), "error.cross_origin"))
 	}))
 	return cop.Handler(next)
 }
+
+// isBackground reports a request no person asked for: htmx polling marks
+// itself so, and must not keep an idle session alive.
+func isBackground(r *http.Request) bool { return r.Header.Get("X-Background") == "true" }
 
 // loadSession loads the session and, when it names a user who may still
 // sign in, that user; it also picks the request's language.
 func (h *Handlers) loadSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		sess, err := h.Sessions.Get(r, h.sessionName())
+		sess, err := h.sessions.Get(r, h.sessions.CookieName())
 		if err != nil {
-			h.Logger.Error("load session", "err", err, "request_id", middleware.GetReqID(ctx))
+			h.logger.Error("load session", "err", err, "request_id", middleware.GetReqID(ctx))
 		}
 		ctx = context.WithValue(ctx, sessionKey, sess)
 		saved := ""
@@ -159,46 +245,40 @@ func (h *Handlers) loadSession(next http.Handler) http.Handler {
 			saved = lang
 		}
 		if uid := session.UserID(sess); uid != 0 && !sess.IsNew {
-			u, err := h.DB.UserByID(ctx, uid)
+			u, err := h.users.Current(ctx, uid)
 			switch {
-			case err == nil && h.maySignIn(u):
+			case err == nil && h.users.MaySignIn(u):
 				ctx = context.WithValue(ctx, userKey, u)
 				if u.Locale != "" {
 					saved = u.Locale
 				}
-				if err := h.Sessions.Touch(ctx, sess); err != nil {
-					h.Logger.Error("touch session", "err", err)
+				if !isBackground(r) {
+					if err := h.sessions.Touch(ctx, sess); err != nil && ctx.Err() == nil {
+						h.logger.Error("touch session", "err", err)
+					}
 				}
 			case err == nil || errors.Is(err, store.ErrNotFound):
 				// Disabled, expired or deleted since: the session ends now.
-				if err := h.DB.DeleteSession(ctx, session.StoreID(sess)); err != nil {
-					h.Logger.Error("end session", "err", err)
+				if err := h.sessions.End(ctx, sess); err != nil {
+					h.logger.Error("end session", "err", err)
 				}
 				delete(sess.Values, "uid")
 			default:
-				h.fail(w, r, fmt.Errorf("load signed-in user: %w", err))
+				h.fail(w, r.WithContext(ctx), fmt.Errorf("load signed-in user: %w", err))
 				return
 			}
 		}
-		loc := h.Catalog.Localizer(h.Catalog.Pick(saved, r.Header.Get("Accept-Language")))
+		loc := h.catalog.Localizer(h.catalog.Pick(saved, r.Header.Get("Accept-Language")))
 		ctx = i18n.WithLocalizer(ctx, loc)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
-}
-
-// maySignIn says whether a user's account currently allows working.
-func (h *Handlers) maySignIn(u store.User) bool {
-	if u.Disabled {
-		return false
-	}
-	return u.ExpiresAt.IsZero() || h.Now().Before(u.ExpiresAt)
 }
 
 // requireLogin sends anonymous visitors to the sign-in page.
 func (h *Handlers) requireLogin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := currentUser(r.Context()); !ok {
-			if r.Header.Get("HX-Request") == "true" {
+			if isHTMX(r) {
 				w.Header().Set("HX-Redirect", "/login")
 				w.WriteHeader(http.StatusUnauthorized)
 				return
@@ -219,20 +299,10 @@ func (h *Handlers) require(p auth.Permission) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !principal(r.Context()).Can(p) {
-				h.errorPage(w, r, http.StatusForbidden, "error.forbidden")
+				h.errorPage(w, r, http.StatusForbidden, tr(r.Context(), "error.forbidden"))
 				return
 			}
 			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-// isLoopback reports whether the client (after any trusted proxy) is this machine.
-func isLoopback(r *http.Request) bool {
-	ip := net.ParseIP(clientAddr(r.Context()))
-	return ip != nil && ip.IsLoopback()
-}
-
-func formatWait(d time.Duration) string {
-	return d.Round(time.Second).String()
 }

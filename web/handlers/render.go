@@ -4,18 +4,19 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"resellerportal/apperr"
 	"resellerportal/auth"
 	"resellerportal/keyring"
 	"resellerportal/partnerapi"
 	"resellerportal/store"
 	"resellerportal/web/i18n"
+	"resellerportal/web/session"
 	"resellerportal/web/templates"
 )
 
@@ -27,12 +28,12 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request, titleID string) 
 		TitleID: titleID,
 		Lang:    i18n.From(ctx).Lang(),
 		Assets: templates.Assets{
-			Pico:   h.Assets.Path("vendor/pico/pico.min.css"),
-			AppCSS: h.Assets.Path("app.css"),
-			HTMX:   h.Assets.Path("vendor/htmx/htmx.min.js"),
-			AppJS:  h.Assets.Path("app.js"),
+			Pico:   h.assets.Path("vendor/pico/pico.min.css"),
+			AppCSS: h.assets.Path("app.css"),
+			HTMX:   h.assets.Path("vendor/htmx/htmx.min.js"),
+			AppJS:  h.assets.Path("app.js"),
 		},
-		Sandbox:   h.Sandbox,
+		Sandbox:   h.keys.Target() == keyring.Sandbox,
 		RequestID: middleware.GetReqID(ctx),
 		Languages: i18n.Languages(),
 	}
@@ -50,9 +51,7 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request, titleID string) 
 			p.Flash = &templates.Flash{Kind: kind, Message: msg}
 			delete(sess.Values, "flash")
 			delete(sess.Values, "flash_kind")
-			if err := sess.Save(r, w); err != nil {
-				h.Logger.Error("clear flash", "err", err)
-			}
+			h.saveSession(w, r)
 		}
 	}
 	return p
@@ -100,17 +99,38 @@ func navigation(p auth.Principal, path string) []templates.NavItem {
 }
 
 // render writes a component with a status. It renders into a buffer first,
-// so a failure never leaves half a page behind.
+// so a failure never leaves half a page behind, and with a context the
+// client's departure cannot cancel: rendering is local work. A request
+// whose client has gone is dropped quietly.
 func (h *Handlers) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	if r.Context().Err() != nil {
+		h.dropped(r)
+		return
+	}
 	var buf bytes.Buffer
-	if err := c.Render(r.Context(), &buf); err != nil {
-		h.fail(w, r, fmt.Errorf("render %s: %w", r.URL.Path, err))
+	if err := c.Render(context.WithoutCancel(r.Context()), &buf); err != nil {
+		// A broken template; the error page is a different template, but
+		// to be safe from loops the answer here is plain text.
+		h.logger.Error("render", "err", err, "request_id", middleware.GetReqID(r.Context()), "path", r.URL.Path)
+		plainError(w, r, http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Add("Vary", "HX-Request")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(buf.Bytes()) //nolint:errcheck // the client may have gone; nothing to do about it
+}
+
+// dropped logs, once and quietly, a request whose client went away.
+func (h *Handlers) dropped(r *http.Request) {
+	h.logger.Debug("client went away", "request_id", middleware.GetReqID(r.Context()), "path", r.URL.Path)
+}
+
+// plainError is the last resort: a one-line text answer that cannot fail.
+func plainError(w http.ResponseWriter, r *http.Request, status int) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write([]byte(http.StatusText(status) + " (request " + middleware.GetReqID(r.Context()) + ")\n")) //nolint:errcheck
 }
 
 // isHTMX reports whether htmx asked for a fragment.
@@ -124,8 +144,17 @@ func (h *Handlers) flash(w http.ResponseWriter, r *http.Request, kind, message s
 	}
 	sess.Values["flash"] = message
 	sess.Values["flash_kind"] = kind
-	if err := sess.Save(r, w); err != nil {
-		h.Logger.Error("save flash", "err", err)
+	h.saveSession(w, r)
+}
+
+// saveSession writes the request's session; one ended meanwhile stays ended.
+func (h *Handlers) saveSession(w http.ResponseWriter, r *http.Request) {
+	sess := currentSession(r.Context())
+	if sess == nil {
+		return
+	}
+	if err := sess.Save(r, w); err != nil && !errors.Is(err, session.ErrEnded) {
+		h.logger.Error("save session", "err", err, "request_id", middleware.GetReqID(r.Context()))
 	}
 }
 
@@ -139,47 +168,97 @@ func redirect(w http.ResponseWriter, r *http.Request, to string) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
-// errorPage answers with the 403/404/500 page, or for htmx with a short
-// message fragment.
-func (h *Handlers) errorPage(w http.ResponseWriter, r *http.Request, status int, messageID string) {
+// titles name each status's error page.
+var titles = map[int]string{
+	http.StatusBadRequest:            "error.title_400",
+	http.StatusForbidden:             "error.title_403",
+	http.StatusNotFound:              "error.title_404",
+	http.StatusMethodNotAllowed:      "error.title_405",
+	http.StatusConflict:              "error.title_409",
+	http.StatusRequestEntityTooLarge: "error.title_413",
+	http.StatusUnprocessableEntity:   "error.title_422",
+	http.StatusTooManyRequests:       "error.title_429",
+	http.StatusBadGateway:            "error.title_502",
+	http.StatusServiceUnavailable:    "error.title_503",
+}
+
+// errorPage answers with an error page, or for htmx with a short message
+// fragment. It never calls fail, so no error path can call itself.
+func (h *Handlers) errorPage(w http.ResponseWriter, r *http.Request, status int, message string) {
 	if isHTMX(r) {
-		msg := i18n.T(r.Context(), messageID)
-		h.render(w, r, status, templates.ProblemBox(&templates.APIProblem{Message: msg}))
+		h.render(w, r, status, templates.ProblemBox(&templates.APIProblem{Message: message}))
 		return
-	}
-	titles := map[int]string{
-		http.StatusForbidden:        "error.title_403",
-		http.StatusNotFound:         "error.title_404",
-		http.StatusMethodNotAllowed: "error.title_405",
 	}
 	title, ok := titles[status]
 	if !ok {
 		title = "error.title_500"
 	}
-	h.render(w, r, status, templates.ErrorPage(h.page(w, r, title), status, messageID))
+	h.render(w, r, status, templates.ErrorPage(h.page(w, r, title), status, message))
 }
 
 func (h *Handlers) notFound(w http.ResponseWriter, r *http.Request) {
-	h.errorPage(w, r, http.StatusNotFound, "error.not_found")
+	h.errorPage(w, r, http.StatusNotFound, tr(r.Context(), "error.not_found"))
 }
 
 func (h *Handlers) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	h.errorPage(w, r, http.StatusMethodNotAllowed, "error.method")
+	h.errorPage(w, r, http.StatusMethodNotAllowed, tr(r.Context(), "error.method"))
 }
 
-// fail is the one path for unexpected errors: the details go to the log
-// with the request id; people see a plain page with that id.
-func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
+// kindStatus maps each kind of service error to its HTTP status.
+var kindStatus = map[apperr.Kind]int{
+	apperr.Invalid:     http.StatusUnprocessableEntity,
+	apperr.Conflict:    http.StatusConflict,
+	apperr.NotFound:    http.StatusNotFound,
+	apperr.Forbidden:   http.StatusForbidden,
+	apperr.Throttled:   http.StatusTooManyRequests,
+	apperr.Busy:        http.StatusServiceUnavailable,
+	apperr.Unavailable: http.StatusForbidden,
+}
+
+// problemOf is the one mapping of errors to a status and a sentence for
+// people: service errors by kind, store and authorization sentinels, the
+// partner API's errors in plain words with its RequestId; internal is true
+// for what people cannot act on (logged, shown as a generic sentence).
+func problemOf(ctx context.Context, err error) (status int, message string, internal bool) {
+	var apiErr *partnerapi.APIError
+	switch {
+	case errors.As(err, &apiErr), errors.Is(err, partnerapi.ErrOutcomeUnknown), errors.Is(err, keyring.ErrNoCredential):
+		// A service error wrapping an API answer is told by the API's answer.
+		status := http.StatusBadGateway
+		if e, ok := apperr.As(err); ok {
+			status = kindStatus[e.Kind]
+		}
+		return status, apiProblemText(ctx, err), false
+	}
+	if e, ok := apperr.As(err); ok {
+		if s, ok := kindStatus[e.Kind]; ok {
+			return s, tr(ctx, e.MessageID, e.Data), false
+		}
+	}
 	switch {
 	case errors.Is(err, auth.ErrForbidden):
-		h.errorPage(w, r, http.StatusForbidden, "error.forbidden")
-		return
+		return http.StatusForbidden, tr(ctx, "error.forbidden"), false
 	case errors.Is(err, store.ErrNotFound):
-		h.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		return http.StatusNotFound, tr(ctx, "error.not_found"), false
+	case errors.Is(err, store.ErrConflict):
+		return http.StatusConflict, tr(ctx, "error.conflict"), false
+	}
+	return http.StatusInternalServerError, tr(ctx, "error.internal"), true
+}
+
+// fail is the one path for errors a handler cannot show in its own page:
+// it picks the status and sentence, logs internals with the request id, and
+// drops requests whose client has gone.
+func (h *Handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		h.dropped(r)
 		return
 	}
-	h.Logger.Error("request failed", "err", err, "request_id", middleware.GetReqID(r.Context()), "path", r.URL.Path)
-	h.errorPage(w, r, http.StatusInternalServerError, "error.internal")
+	status, message, internal := problemOf(r.Context(), err)
+	if internal {
+		h.logger.Error("request failed", "err", err, "request_id", middleware.GetReqID(r.Context()), "path", r.URL.Path)
+	}
+	h.errorPage(w, r, status, message)
 }
 
 // apiProblem tells a partner API failure in plain words, with the API's
@@ -191,29 +270,38 @@ func apiProblem(ctx context.Context, err error) *templates.APIProblem {
 	var apiErr *partnerapi.APIError
 	switch {
 	case errors.As(err, &apiErr):
+		if apiErr.Action != "" && partnerapi.NotAllowlisted(apiErr.Action, err) {
+			return &templates.APIProblem{Message: tr(ctx, "apierror.not_allowlisted"), RequestID: apiErr.RequestId, Info: true}
+		}
 		// The most specific sentence we have: for the code, for its family
 		// (AuthFailure, UnauthorizedOperation, ...), or a general one.
 		family := strings.SplitN(apiErr.Code, ".", 2)[0]
 		for _, id := range []string{"apierror." + apiErr.Code, "apierror." + family} {
-			if msg := i18n.T(ctx, id); msg != id {
+			if msg := tr(ctx, id); msg != id {
 				return &templates.APIProblem{Message: msg, RequestID: apiErr.RequestId}
 			}
 		}
-		msg := i18n.T(ctx, "apierror.other", map[string]any{"Code": apiErr.Code, "Message": apiErr.Message})
+		msg := tr(ctx, "apierror.other", map[string]any{"Code": apiErr.Code, "Message": apiErr.Message})
 		return &templates.APIProblem{Message: msg, RequestID: apiErr.RequestId}
 	case errors.Is(err, keyring.ErrNoCredential):
-		return &templates.APIProblem{Message: i18n.T(ctx, "apierror.no_credential")}
+		return &templates.APIProblem{Message: tr(ctx, "apierror.no_credential")}
 	case errors.Is(err, partnerapi.ErrOutcomeUnknown):
-		return &templates.APIProblem{Message: i18n.T(ctx, "apierror.unknown_outcome")}
+		return &templates.APIProblem{Message: tr(ctx, "apierror.unknown_outcome")}
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return &templates.APIProblem{Message: i18n.T(ctx, "apierror.timeout")}
+		return &templates.APIProblem{Message: tr(ctx, "apierror.timeout")}
 	}
-	return &templates.APIProblem{Message: i18n.T(ctx, "apierror.unreachable")}
+	return &templates.APIProblem{Message: tr(ctx, "apierror.unreachable")}
 }
 
 // tr translates in the request's language.
 func tr(ctx context.Context, id string, data ...map[string]any) string {
-	return i18n.T(ctx, id, data...)
+	var d []map[string]any
+	for _, m := range data {
+		if m != nil {
+			d = append(d, m)
+		}
+	}
+	return i18n.T(ctx, id, d...)
 }
 
 // apiLanguage is the partner API language matching the request's.
@@ -225,5 +313,20 @@ func apiProblemText(ctx context.Context, err error) string {
 	if p.RequestID == "" {
 		return p.Message
 	}
-	return p.Message + " (" + i18n.T(ctx, "error.request_id_api") + ": " + p.RequestID + ")"
+	return p.Message + " (" + tr(ctx, "error.request_id_api") + ": " + p.RequestID + ")"
+}
+
+// fieldMessages translates a service's field errors for a form: field name
+// → sentence. Errors that name no field come under "".
+func fieldMessages(ctx context.Context, err error) map[string]string {
+	out := map[string]string{}
+	for field, e := range apperr.Fields(err) {
+		msg := tr(ctx, e.MessageID, e.Data)
+		var apiErr *partnerapi.APIError
+		if errors.As(e, &apiErr) {
+			msg += " " + apiProblemText(ctx, e)
+		}
+		out[field] = msg
+	}
+	return out
 }

@@ -16,14 +16,14 @@ func (h *Handlers) Routes() http.Handler {
 	r.Use(middleware.RequestID, h.clientAddress, h.observe, h.recoverer, securityHeaders)
 
 	r.Get("/healthz", h.healthz)
-	r.Method(http.MethodGet, "/static/*", h.Assets.Handler())
+	r.Method(http.MethodGet, "/static/*", h.assets.Handler())
 
 	r.Group(func(r chi.Router) {
-		r.Use(h.crossOrigin, h.loadSession)
+		r.Use(h.limitBody, h.crossOrigin, h.loadSession)
 		r.NotFound(h.notFound)
 		r.MethodNotAllowed(h.methodNotAllowed)
 
-		r.Get("/metrics", h.metrics)
+		r.Get("/metrics", h.metricsPage)
 		r.Get("/login", h.loginPage)
 		r.Post("/login", h.login)
 		r.Post("/logout", h.logout)
@@ -69,6 +69,7 @@ func (h *Handlers) Routes() http.Handler {
 				r.Use(h.require(auth.ManageCredentials))
 				r.Get("/", h.credentialsPage)
 				r.Post("/", h.saveCredential)
+				r.Post("/target", h.setTarget)
 				r.Post("/{id}/delete", h.deleteCredential)
 				r.Post("/{id}/test", h.testCredential)
 			})

@@ -34,7 +34,7 @@ var (
 var routeAccess = map[string]access{
 	"GET /healthz":                              public,
 	"GET /static/*":                             public,
-	"GET /metrics":                              public, // from this machine; see TestMetricsOnlyLoopbackOrAdmin
+	"GET /metrics":                              public, // from this machine; see TestMetricsAccess
 	"GET /login":                                public,
 	"POST /login":                               public,
 	"POST /logout":                              public,
@@ -65,6 +65,7 @@ var routeAccess = map[string]access{
 	"POST /admin/users/{id}/sessions/{sid}/end": admins,
 	"GET /admin/credentials/":                   admins,
 	"POST /admin/credentials/":                  admins,
+	"POST /admin/credentials/target":            admins,
 	"POST /admin/credentials/{id}/delete":       admins,
 	"POST /admin/credentials/{id}/test":         admins,
 }
@@ -76,7 +77,13 @@ func TestEveryRouteEveryRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cred, err := p.db.SaveCredential(ctx, store.APICredential{Kind: "subagent", SubagentUin: p.subUin, SecretId: "AKIDxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", SecretKeyCipher: []byte("sealed")})
+	var cred store.APICredential
+	err = p.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		cred, err = tx.SaveCredential(ctx, store.APICredential{Target: store.TargetSandbox, Kind: "subagent", SubagentUin: p.subUin,
+			SecretId: "AKIDxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", SecretKeyCipher: []byte("sealed")})
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,22 +1,22 @@
 package handlers
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
+	"slices"
 	"strconv"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
+	"resellerportal/apperr"
 	"resellerportal/auth"
 	"resellerportal/store"
+	"resellerportal/users"
+	"resellerportal/web/session"
 	"resellerportal/web/templates"
 )
-
-var usernamePattern = regexp.MustCompile(`^[A-Za-z0-9._-]{2,64}$`)
 
 func roleNames() []string {
 	var out []string
@@ -28,259 +28,169 @@ func roleNames() []string {
 
 func (h *Handlers) userRow(u store.User) templates.UserRow {
 	row := templates.UserRow{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role,
-		SubagentUin: formatUin(u.SubagentUin), Disabled: u.Disabled}
+		SubagentUin: formatUin(u.SubagentUin), Disabled: u.Disabled, Expires: users.LastDay(u)}
 	if !u.ExpiresAt.IsZero() {
-		row.Expires = u.ExpiresAt.UTC().Format(time.DateOnly)
-		row.Expired = !h.Now().Before(u.ExpiresAt)
+		row.Expired = !h.now().Before(u.ExpiresAt)
 	}
 	return row
 }
 
 func (h *Handlers) usersPage(w http.ResponseWriter, r *http.Request) {
-	h.renderUsers(w, r, http.StatusOK, templates.UserForm{Role: string(auth.RoleStaff)}, nil)
+	h.renderUsers(w, r, http.StatusOK, templates.UserForm{Role: string(auth.RoleStaff)})
 }
 
-func (h *Handlers) renderUsers(w http.ResponseWriter, r *http.Request, status int, form templates.UserForm, np *templates.NewPassword) {
-	users, err := h.DB.ListUsers(r.Context())
+func (h *Handlers) renderUsers(w http.ResponseWriter, r *http.Request, status int, form templates.UserForm) {
+	list, err := h.users.List(r.Context(), actor(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	v := templates.Users{Form: form, Roles: roleNames(), NewPassword: np}
-	for _, u := range users {
+	v := templates.Users{Form: form, Roles: roleNames()}
+	for _, u := range list {
 		v.Rows = append(v.Rows, h.userRow(u))
 	}
 	h.render(w, r, status, templates.UsersPage(h.page(w, r, "users.title"), v))
 }
 
-// parseUserForm reads and checks the user form; the error is a sentence
-// for the form.
-func (h *Handlers) parseUserForm(r *http.Request, create bool) (templates.UserForm, store.User, string) {
-	ctx := r.Context()
-	f := templates.UserForm{
-		Username:    strings.TrimSpace(r.PostFormValue("username")),
-		DisplayName: strings.TrimSpace(r.PostFormValue("display_name")),
+// userInput reads the user form.
+func userInput(r *http.Request) (users.Input, templates.UserForm) {
+	in := users.Input{
+		Username:    r.PostFormValue("username"),
+		DisplayName: r.PostFormValue("display_name"),
 		Role:        r.PostFormValue("role"),
-		SubagentUin: strings.TrimSpace(r.PostFormValue("subagent_uin")),
-		Expires:     strings.TrimSpace(r.PostFormValue("expires")),
+		SubagentUin: r.PostFormValue("subagent_uin"),
+		Expires:     r.PostFormValue("expires"),
 	}
-	u := store.User{Username: f.Username, DisplayName: f.DisplayName}
-	if create && !usernamePattern.MatchString(f.Username) {
-		return f, u, tr(ctx, "users.bad_username")
-	}
-	role, err := auth.ParseRole(f.Role)
-	if err != nil {
-		return f, u, tr(ctx, "users.bad_role")
-	}
-	u.Role = string(role)
-	if f.SubagentUin != "" {
-		uin, err := strconv.ParseUint(f.SubagentUin, 10, 64)
-		if err != nil || uin == 0 {
-			return f, u, tr(ctx, "users.bad_uin")
-		}
-		u.SubagentUin = uin
-	}
-	if role == auth.RoleSubagent && u.SubagentUin == 0 {
-		return f, u, tr(ctx, "users.subagent_needs_uin")
-	}
-	if role != auth.RoleSubagent && u.SubagentUin != 0 {
-		return f, u, tr(ctx, "users.uin_only_subagent")
-	}
-	if f.Expires != "" {
-		day, err := time.Parse(time.DateOnly, f.Expires)
-		if err != nil {
-			return f, u, tr(ctx, "users.bad_expiry")
-		}
-		// The login works through the whole of its last day, in UTC.
-		u.ExpiresAt = day.Add(24 * time.Hour)
-	}
-	return f, u, ""
+	f := templates.UserForm{Username: in.Username, DisplayName: in.DisplayName, Role: in.Role, SubagentUin: in.SubagentUin, Expires: in.Expires}
+	return in, f
 }
 
-func userParams(u store.User) map[string]string {
-	p := map[string]string{"user": u.Username, "role": u.Role}
-	if u.SubagentUin != 0 {
-		p["subagent_uin"] = formatUin(u.SubagentUin)
-	}
-	if !u.ExpiresAt.IsZero() {
-		p["expires"] = u.ExpiresAt.UTC().Format(time.RFC3339)
-	}
-	return p
+// formFailure re-renders a form with its field problems, or fails the
+// request when the problem is not about the form.
+func (h *Handlers) formFailure(w http.ResponseWriter, r *http.Request, err error, show func(status int, errs map[string]string)) {
+	h.showFormFailure(w, r, err, show, apperr.Invalid, apperr.Conflict, apperr.Unavailable)
 }
 
-// createUser adds a user with a random password shown once to the admin.
+// formFailureOr429 is formFailure for forms that are throttled or may find
+// the portal busy: those are shown in the form too.
+func (h *Handlers) formFailureOr429(w http.ResponseWriter, r *http.Request, err error, show func(status int, errs map[string]string)) {
+	h.showFormFailure(w, r, err, show, apperr.Invalid, apperr.Conflict, apperr.Unavailable, apperr.Throttled, apperr.Busy)
+}
+
+func (h *Handlers) showFormFailure(w http.ResponseWriter, r *http.Request, err error, show func(status int, errs map[string]string), kinds ...apperr.Kind) {
+	e, ok := apperr.As(err)
+	if !ok || !slices.Contains(kinds, e.Kind) {
+		h.fail(w, r, err)
+		return
+	}
+	status, _, _ := problemOf(r.Context(), err)
+	show(status, fieldMessages(r.Context(), err))
+}
+
+// createUser adds a user; the one-time password is shown on the page the
+// browser is sent to, once.
 func (h *Handlers) createUser(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	f, u, problem := h.parseUserForm(r, true)
-	if problem != "" {
-		f.Error = problem
-		h.renderUsers(w, r, http.StatusUnprocessableEntity, f, nil)
-		return
-	}
-	password, err := auth.RandomPassword(16)
+	in, f := userInput(r)
+	u, password, err := h.users.Create(r.Context(), actor(r), in)
 	if err != nil {
-		h.fail(w, r, err)
+		h.formFailure(w, r, err, func(status int, errs map[string]string) {
+			f.Errors = errs
+			h.renderUsers(w, r, status, f)
+		})
 		return
 	}
-	if u.PasswordHash, err = auth.HashPassword(password); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	err = h.DB.Write(ctx, func(tx *store.Tx) error {
-		created, err := tx.CreateUser(ctx, u)
-		if err != nil {
-			return err
-		}
-		_, err = tx.AppendAudit(ctx, auditEntry(r, "user.create", created.SubagentUin, userParams(created)))
-		return err
-	})
-	if errors.Is(err, store.ErrConflict) {
-		f.Error = tr(ctx, "users.taken")
-		h.renderUsers(w, r, http.StatusConflict, f, nil)
-		return
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.renderUsers(w, r, http.StatusCreated, templates.UserForm{Role: string(auth.RoleStaff)}, &templates.NewPassword{Username: u.Username, Password: password})
+	h.once.put(session.StoreID(currentSession(r.Context())), u.ID, u.Username, password, h.now())
+	h.flash(w, r, "ok", tr(r.Context(), "users.created", map[string]any{"User": u.Username}))
+	redirect(w, r, fmt.Sprintf("/admin/users/%d", u.ID))
 }
 
-func (h *Handlers) userFromURL(r *http.Request) (store.User, error) {
+func userID(r *http.Request) int64 {
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil {
-		return store.User{}, fmt.Errorf("user id %q: %w", chi.URLParam(r, "id"), store.ErrNotFound)
+		return 0
 	}
-	return h.DB.UserByID(r.Context(), id)
+	return id
 }
 
 func (h *Handlers) userPage(w http.ResponseWriter, r *http.Request) {
-	u, err := h.userFromURL(r)
+	u, err := h.users.Get(r.Context(), actor(r), userID(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.renderUser(w, r, http.StatusOK, u, nil, "")
+	h.renderUser(w, r, http.StatusOK, u, nil)
 }
 
-func (h *Handlers) renderUser(w http.ResponseWriter, r *http.Request, status int, u store.User, np *templates.NewPassword, problem string) {
-	rows, err := h.sessionRows(r, u.ID)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	me, _ := currentUser(r.Context())
-	row := h.userRow(u)
-	v := templates.UserEdit{
-		Row: row, Roles: roleNames(), Sessions: rows, NewPassword: np, Self: me.ID == u.ID,
-		Form: templates.UserForm{Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, SubagentUin: row.SubagentUin, Error: problem},
-	}
-	if !u.ExpiresAt.IsZero() {
-		v.Form.Expires = u.ExpiresAt.Add(-24 * time.Hour).UTC().Format(time.DateOnly)
-	}
-	h.render(w, r, status, templates.UserEditPage(h.page(w, r, "users.edit_title"), v))
+// renderUser shows a user's page with the stored values in the form, and
+// the one-time password this session was just given for them, if any.
+func (h *Handlers) renderUser(w http.ResponseWriter, r *http.Request, status int, u store.User, errs map[string]string) {
+	f := templates.UserForm{DisplayName: u.DisplayName, Role: u.Role, SubagentUin: formatUin(u.SubagentUin), Expires: users.LastDay(u)}
+	h.renderUserForm(w, r, status, u, f, errs)
 }
 
 func (h *Handlers) updateUser(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	u, err := h.userFromURL(r)
+	id := userID(r)
+	in, f := userInput(r)
+	u, err := h.users.Update(ctx, actor(r), id, in)
 	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	_, changed, problem := h.parseUserForm(r, false)
-	me, _ := currentUser(ctx)
-	if problem == "" && me.ID == u.ID && changed.Role != u.Role {
-		problem = tr(ctx, "users.own_role")
-	}
-	if problem != "" {
-		h.renderUser(w, r, http.StatusUnprocessableEntity, u, nil, problem)
-		return
-	}
-	u.DisplayName, u.Role, u.SubagentUin, u.ExpiresAt = changed.DisplayName, changed.Role, changed.SubagentUin, changed.ExpiresAt
-	err = h.DB.Write(ctx, func(tx *store.Tx) error {
-		if _, err := tx.UpdateUser(ctx, u); err != nil {
-			return err
-		}
-		_, err := tx.AppendAudit(ctx, auditEntry(r, "user.update", u.SubagentUin, userParams(u)))
-		return err
-	})
-	if err != nil {
-		h.fail(w, r, err)
+		h.formFailure(w, r, err, func(status int, errs map[string]string) {
+			cur, gerr := h.users.Get(ctx, actor(r), id)
+			if gerr != nil {
+				h.fail(w, r, gerr)
+				return
+			}
+			// What was typed stays in the form.
+			h.renderUserForm(w, r, status, cur, f, errs)
+		})
 		return
 	}
 	h.flash(w, r, "ok", tr(ctx, "users.saved"))
 	redirect(w, r, fmt.Sprintf("/admin/users/%d", u.ID))
 }
 
-// resetPassword sets a new random password, shows it once and ends the
-// user's sessions.
+// renderUserForm shows a user's page with the form as given and its problems.
+func (h *Handlers) renderUserForm(w http.ResponseWriter, r *http.Request, status int, u store.User, f templates.UserForm, errs map[string]string) {
+	rows, err := h.sessionRows(r, u.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	me, _ := currentUser(r.Context())
+	f.Username, f.Errors = u.Username, errs
+	v := templates.UserEdit{Row: h.userRow(u), Roles: roleNames(), Sessions: rows, Self: me.ID == u.ID, Form: f}
+	if s, ok := h.once.take(session.StoreID(currentSession(r.Context())), u.ID, h.now()); ok {
+		v.NewPassword = &templates.NewPassword{Username: s.username, Password: s.password}
+	}
+	h.render(w, r, status, templates.UserEditPage(h.page(w, r, "users.edit_title"), v))
+}
+
+// resetPassword sets a new random password, ends the user's sessions and
+// shows the password once on the user's page.
 func (h *Handlers) resetPassword(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	u, err := h.userFromURL(r)
+	id := userID(r)
+	sid := session.StoreID(currentSession(ctx))
+	password, err := h.users.ResetPassword(ctx, actor(r), id, sid)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	password, err := auth.RandomPassword(16)
+	u, err := h.users.Get(ctx, actor(r), id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	me, _ := currentUser(ctx)
-	keep := ""
-	if me.ID == u.ID {
-		keep = sessionStoreID(r)
-	}
-	err = h.DB.Write(ctx, func(tx *store.Tx) error {
-		if err := tx.SetPassword(ctx, u.ID, hash); err != nil {
-			return err
-		}
-		if _, err := tx.DeleteUserSessions(ctx, u.ID, keep); err != nil {
-			return err
-		}
-		_, err := tx.AppendAudit(ctx, auditEntry(r, "user.reset_password", 0, map[string]string{"user": u.Username}))
-		return err
-	})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.renderUser(w, r, http.StatusOK, u, &templates.NewPassword{Username: u.Username, Password: password}, "")
+	h.once.put(sid, u.ID, u.Username, password, h.now())
+	redirect(w, r, fmt.Sprintf("/admin/users/%d", u.ID))
 }
 
 func (h *Handlers) disableUser(w http.ResponseWriter, r *http.Request) { h.setDisabled(w, r, true) }
 func (h *Handlers) enableUser(w http.ResponseWriter, r *http.Request)  { h.setDisabled(w, r, false) }
 
-// setDisabled disables or enables a user; disabling ends their sessions at
-// once (the store does it in the same transaction).
 func (h *Handlers) setDisabled(w http.ResponseWriter, r *http.Request, disabled bool) {
 	ctx := r.Context()
-	u, err := h.userFromURL(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if me, _ := currentUser(ctx); me.ID == u.ID {
-		h.renderUser(w, r, http.StatusUnprocessableEntity, u, nil, tr(ctx, "users.own_disable"))
-		return
-	}
-	action := "user.enable"
-	if disabled {
-		action = "user.disable"
-	}
-	err = h.DB.Write(ctx, func(tx *store.Tx) error {
-		if err := tx.SetDisabled(ctx, u.ID, disabled); err != nil {
-			return err
-		}
-		_, err := tx.AppendAudit(ctx, auditEntry(r, action, 0, map[string]string{"user": u.Username}))
-		return err
-	})
+	u, err := h.users.SetDisabled(ctx, actor(r), userID(r), disabled)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -291,10 +201,55 @@ func (h *Handlers) setDisabled(w http.ResponseWriter, r *http.Request, disabled 
 
 // endUserSession lets an admin end anyone's session.
 func (h *Handlers) endUserSession(w http.ResponseWriter, r *http.Request) {
-	u, err := h.userFromURL(r)
-	if err != nil {
+	id := userID(r)
+	if err := h.users.EndSession(r.Context(), actor(r), id, chi.URLParam(r, "sid")); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.endSession(w, r, u, fmt.Sprintf("/admin/users/%d", u.ID))
+	h.flash(w, r, "ok", tr(r.Context(), "sessions.ended"))
+	redirect(w, r, fmt.Sprintf("/admin/users/%d", id))
+}
+
+// oneTime keeps a one-time password between the form that made it and the
+// page its redirect shows — in memory only, for the session that made it,
+// for a few minutes — so a reload never submits the form again and the
+// password never reaches the database in clear.
+type oneTime struct {
+	mu      sync.Mutex
+	secrets map[string]oneTimeSecret // by session store id
+}
+
+type oneTimeSecret struct {
+	userID             int64
+	username, password string
+	at                 time.Time
+}
+
+const (
+	oneTimeFor = 5 * time.Minute
+	maxOneTime = 1000
+)
+
+func (o *oneTime) put(sessionID string, userID int64, username, password string, now time.Time) {
+	if sessionID == "" {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.secrets == nil || len(o.secrets) >= maxOneTime {
+		o.secrets = map[string]oneTimeSecret{}
+	}
+	o.secrets[sessionID] = oneTimeSecret{userID: userID, username: username, password: password, at: now}
+}
+
+// take returns the session's one-time password for a user and forgets it.
+func (o *oneTime) take(sessionID string, userID int64, now time.Time) (oneTimeSecret, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	s, ok := o.secrets[sessionID]
+	if !ok || s.userID != userID {
+		return oneTimeSecret{}, false
+	}
+	delete(o.secrets, sessionID)
+	return s, now.Sub(s.at) < oneTimeFor
 }

@@ -48,11 +48,18 @@ var messageSources = []string{
 	"../templates/*.go",
 	"../handlers/*.go",
 	"../../cmd/portal/*.go",
+	"../../cmd/portal/*/*.go",
+	// The services name the messages of their typed errors.
+	"../../users/*.go",
+	"../../keyring/*.go",
+	"../../audit/*.go",
+	"../../jobs/*.go",
+	"../../dashboard/*.go",
 }
 
 var (
 	// Literals shaped like a message id of one of the catalogue's areas.
-	idLiteral = regexp.MustCompile(`"((?:nav|error|apierror|login|dashboard|account|users|credentials|audit|sessions|role|outcome|state|action|pager|language|banner|app)\.[a-zA-Z0-9_.]+)"`)
+	idLiteral = regexp.MustCompile(`"((?:nav|error|apierror|login|dashboard|account|users|credentials|audit|sessions|role|outcome|state|action|pager|language|banner|app|form|age|duration|jobs|cache)\.[a-zA-Z0-9_.]+)"`)
 	// The call forms that take a message id, whatever its area.
 	idCalls = []*regexp.Regexp{
 		regexp.MustCompile(`\bT\(ctx, "([^"]+)"`),
@@ -60,10 +67,13 @@ var (
 		regexp.MustCompile(`\bpage\(w, r, "([^"]+)"`),
 		regexp.MustCompile(`\berrorPage\(w, r, [^,]+, "([^"]+)"`),
 		regexp.MustCompile(`\b(?:LabelID|GroupID|TitleID|MessageID):\s*"([^"]+)"`),
+		// The services' typed errors.
+		regexp.MustCompile(`\bInvalidField\("[^"]*", "([^"]+)"`),
+		regexp.MustCompile(`\bapperr\.New\(apperr\.[A-Za-z]+, "[^"]*", "([^"]+)"`),
 	}
 	// Audit action names look like message ids but are stored, not shown
 	// through the catalogue; they are blanked out before scanning.
-	auditAction = regexp.MustCompile(`(?:auditEntry\(r, |Action:\s*)"[^"]*"`)
+	auditAction = regexp.MustCompile(`(?:Entry\(|Action:\s*|action = )"[^"]*"`)
 )
 
 // notMessages are literals that match idLiteral but name something else.

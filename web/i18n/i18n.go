@@ -29,6 +29,9 @@ type Language struct {
 	Name string // the language's name in itself
 }
 
+// Known reports whether code is one of the portal's languages.
+func Known(code string) bool { return code == English || code == Chinese }
+
 // Languages lists the choices, in menu order.
 func Languages() []Language {
 	return []Language{{English, "English"}, {Chinese, "简体中文"}}

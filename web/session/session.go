@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -36,16 +37,42 @@ type Options struct {
 	IdleTimeout time.Duration
 	// AbsoluteTimeout ends a session this long after it began; 12 h when zero.
 	AbsoluteTimeout time.Duration
+	// TouchEvery is how often a session's last use is written; 1 min when
+	// zero. The idle timeout is judged to within this.
+	TouchEvery time.Duration
+	// CacheFor is how long a session read from the database is trusted
+	// without reading it again; 10 s when zero. A change made in this
+	// process (a sign-out, a disabled user) is seen at once; one made by
+	// another process (the command line) within this time.
+	CacheFor time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
+
+// ErrEnded reports that a session was ended (signed out, ended by an admin,
+// its user disabled or given a new password) while a request of it was
+// under way; saving it does not bring it back.
+var ErrEnded = errors.New("the session has ended")
 
 // Store is a gorilla/sessions Store over the portal's database.
 type Store struct {
 	db     *store.DB
 	codecs []securecookie.Codec
 	opts   Options
+
+	mu    sync.Mutex
+	cache map[string]cachedRow // by store id
 }
+
+// cachedRow is a session as read, with the identity version it was read at.
+type cachedRow struct {
+	row     store.Session
+	version uint64
+	readAt  time.Time
+}
+
+// maxCached bounds the session cache.
+const maxCached = 10000
 
 // New returns a session store.
 func New(db *store.DB, opts Options) (*Store, error) {
@@ -65,6 +92,12 @@ func New(db *store.DB, opts Options) (*Store, error) {
 	if opts.AbsoluteTimeout <= 0 {
 		opts.AbsoluteTimeout = 12 * time.Hour
 	}
+	if opts.TouchEvery <= 0 {
+		opts.TouchEvery = time.Minute
+	}
+	if opts.CacheFor <= 0 {
+		opts.CacheFor = 10 * time.Second
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -74,7 +107,47 @@ func New(db *store.DB, opts Options) (*Store, error) {
 			sc.MaxAge(int(opts.AbsoluteTimeout.Seconds()))
 		}
 	}
-	return &Store{db: db, codecs: codecs, opts: opts}, nil
+	return &Store{db: db, codecs: codecs, opts: opts, cache: map[string]cachedRow{}}, nil
+}
+
+// row reads a session, from the cache while nothing about users or sessions
+// has changed since and it is recent enough.
+func (s *Store) row(ctx context.Context, id string) (store.Session, error) {
+	version := s.db.IdentityVersion()
+	now := s.opts.Now()
+	s.mu.Lock()
+	c, ok := s.cache[id]
+	s.mu.Unlock()
+	if ok && c.version == version && now.Sub(c.readAt) < s.opts.CacheFor {
+		return c.row, nil
+	}
+	row, err := s.db.SessionByID(ctx, id)
+	if err != nil {
+		s.forget(id)
+		return store.Session{}, err
+	}
+	s.remember(row, version, now)
+	return row, nil
+}
+
+func (s *Store) remember(row store.Session, version uint64, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.cache) >= maxCached {
+		for k := range s.cache {
+			delete(s.cache, k)
+			if len(s.cache) < maxCached*9/10 {
+				break
+			}
+		}
+	}
+	s.cache[row.ID] = cachedRow{row: row, version: version, readAt: now}
+}
+
+func (s *Store) forget(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.cache, id)
 }
 
 // CookieName is the session cookie's name.
@@ -104,7 +177,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	if err := securecookie.DecodeMulti(name, c.Value, &token, s.codecs...); err != nil {
 		return sess, nil // forged, stale key or garbled: start afresh
 	}
-	row, err := s.db.SessionByID(r.Context(), hashToken(token))
+	row, err := s.row(r.Context(), hashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return sess, nil
 	}
@@ -113,6 +186,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	}
 	now := s.opts.Now()
 	if s.expired(row, now) {
+		s.forget(row.ID)
 		if err := s.db.DeleteSession(r.Context(), row.ID); err != nil {
 			return sess, fmt.Errorf("delete expired session: %w", err)
 		}
@@ -131,11 +205,16 @@ func (s *Store) expired(row store.Session, now time.Time) bool {
 		(!row.ExpiresAt.IsZero() && now.After(row.ExpiresAt))
 }
 
-// Save writes the session and sets its cookie; a negative MaxAge deletes both.
+// Save writes the session and sets its cookie; a negative MaxAge deletes
+// both. A session new to this request is created; an existing one is only
+// updated, never re-created: when it was ended meanwhile, Save returns
+// ErrEnded and clears the cookie.
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
+	ctx := r.Context()
 	if sess.Options != nil && sess.Options.MaxAge < 0 {
 		if sess.ID != "" {
-			if err := s.db.DeleteSession(r.Context(), hashToken(sess.ID)); err != nil {
+			s.forget(hashToken(sess.ID))
+			if err := s.db.DeleteSession(ctx, hashToken(sess.ID)); err != nil {
 				return fmt.Errorf("delete session: %w", err)
 			}
 		}
@@ -144,35 +223,37 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 	}
 	now := s.opts.Now()
 	row := store.Session{LastSeen: now, ClientAddr: clientAddr(r), UserAgent: truncate(r.UserAgent(), 300)}
-	if sess.ID == "" {
-		token, err := newToken()
-		if err != nil {
-			return err
-		}
-		sess.ID = token
-		row.CreatedAt = now
-	} else {
-		old, err := s.db.SessionByID(r.Context(), hashToken(sess.ID))
-		switch {
-		case err == nil:
-			row.CreatedAt = old.CreatedAt
-		case errors.Is(err, store.ErrNotFound):
-			row.CreatedAt = now
-		default:
-			return fmt.Errorf("save session: %w", err)
-		}
-	}
-	row.ID = hashToken(sess.ID)
-	row.ExpiresAt = row.CreatedAt.Add(s.opts.AbsoluteTimeout)
 	row.UserID, _ = sess.Values[userKey].(int64)
 	var data bytes.Buffer
 	if err := gob.NewEncoder(&data).Encode(sess.Values); err != nil {
 		return fmt.Errorf("encode session: %w", err)
 	}
 	row.Data = data.Bytes()
-	if err := s.db.SaveSession(r.Context(), row); err != nil {
-		return fmt.Errorf("save session: %w", err)
+	if sess.ID == "" {
+		token, err := newToken()
+		if err != nil {
+			return err
+		}
+		row.ID, row.CreatedAt, row.ExpiresAt = hashToken(token), now, now.Add(s.opts.AbsoluteTimeout)
+		if err := s.db.Write(ctx, func(tx *store.Tx) error { return tx.CreateSession(ctx, row) }); err != nil {
+			return fmt.Errorf("save session: %w", err)
+		}
+		sess.ID = token
+	} else {
+		row.ID = hashToken(sess.ID)
+		err := s.db.WriteDetached(ctx, func(tx *store.Tx) error { return tx.UpdateSession(ctx, row) })
+		if errors.Is(err, store.ErrNotFound) {
+			s.forget(row.ID)
+			expired := *sess.Options
+			expired.MaxAge = -1
+			http.SetCookie(w, sessions.NewCookie(sess.Name(), "", &expired))
+			return ErrEnded
+		}
+		if err != nil {
+			return fmt.Errorf("save session: %w", err)
+		}
 	}
+	s.forget(row.ID)
 	encoded, err := securecookie.EncodeMulti(sess.Name(), sess.ID, s.codecs...)
 	if err != nil {
 		return fmt.Errorf("sign session cookie: %w", err)
@@ -185,6 +266,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 // that an id planted before login is worth nothing after it.
 func (s *Store) Renew(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
 	if sess.ID != "" {
+		s.forget(hashToken(sess.ID))
 		if err := s.db.DeleteSession(r.Context(), hashToken(sess.ID)); err != nil {
 			return fmt.Errorf("renew session: %w", err)
 		}
@@ -193,12 +275,40 @@ func (s *Store) Renew(r *http.Request, w http.ResponseWriter, sess *sessions.Ses
 	return s.Save(r, w, sess)
 }
 
-// Touch records that the session was used now, which keeps it from idling out.
+// Touch records that the session was used now, which keeps it from idling
+// out; it writes at most once per TouchEvery. Background polling must not
+// call it, so that an idle tab does not keep a session alive.
 func (s *Store) Touch(ctx context.Context, sess *sessions.Session) error {
 	if sess.ID == "" {
 		return nil
 	}
-	return s.db.TouchSession(ctx, hashToken(sess.ID), s.opts.Now())
+	id := hashToken(sess.ID)
+	row, err := s.row(ctx, id)
+	if err != nil {
+		return err
+	}
+	now := s.opts.Now()
+	if now.Sub(row.LastSeen) < s.opts.TouchEvery {
+		return nil
+	}
+	if err := s.db.TouchSession(ctx, id, now); err != nil {
+		s.forget(id)
+		return err
+	}
+	row.LastSeen = now
+	s.remember(row, s.db.IdentityVersion(), now)
+	return nil
+}
+
+// End deletes a session found to be no longer valid (its user disabled,
+// expired or deleted).
+func (s *Store) End(ctx context.Context, sess *sessions.Session) error {
+	if sess.ID == "" {
+		return nil
+	}
+	id := hashToken(sess.ID)
+	s.forget(id)
+	return s.db.DeleteSession(ctx, id)
 }
 
 // SetUser binds the session to a user id.

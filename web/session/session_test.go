@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -200,5 +201,90 @@ func TestNewRefusesWeakKeys(t *testing.T) {
 	}
 	if _, err := session.New(db, session.Options{Keys: [][]byte{[]byte("short")}}); err == nil {
 		t.Fatal("a short key accepted")
+	}
+}
+
+// TestSaveNeverRevivesAnEndedSession: a request in flight when its session
+// was ended (signed out elsewhere, ended by an admin, its user disabled)
+// saves the session at its end; that must not bring the session back, nor
+// give it a fresh lifetime.
+func TestSaveNeverRevivesAnEndedSession(t *testing.T) {
+	c := &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	db := openDB(t, c)
+	s := newStore(t, db, c, false, newKey)
+	ck := signIn(t, s)
+
+	// A slow request loads the session...
+	slow := httptest.NewRequest(http.MethodPost, "/admin/credentials/1/test", nil)
+	slow.AddCookie(ck)
+	sess, err := s.Get(slow, s.CookieName())
+	if err != nil || session.UserID(sess) != 7 {
+		t.Fatalf("load: %v", err)
+	}
+	// ...meanwhile the session is ended...
+	out := httptest.NewRequest(http.MethodPost, "/logout", nil)
+	out.AddCookie(ck)
+	ended, err := s.Get(out, s.CookieName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended.Options.MaxAge = -1
+	if err := ended.Save(out, httptest.NewRecorder()); err != nil {
+		t.Fatal(err)
+	}
+	// ...and the slow request saves it (a flash message) at the end.
+	c.now = c.now.Add(time.Hour)
+	sess.Values["flash"] = "tested"
+	w := httptest.NewRecorder()
+	if err := sess.Save(slow, w); !errors.Is(err, session.ErrEnded) {
+		t.Fatalf("saving an ended session: %v, want ErrEnded", err)
+	}
+	for _, set := range w.Result().Cookies() {
+		if set.MaxAge >= 0 && set.Value != "" {
+			t.Fatalf("the ended session's cookie was set again: %+v", set)
+		}
+	}
+	if userOf(t, s, ck) != 0 {
+		t.Fatal("the signed-out session came back")
+	}
+}
+
+// TestTouchWritesAtMostOncePerInterval: a busy session is not written on
+// every request, and the idle timeout still holds to within the interval.
+func TestTouchWritesAtMostOncePerInterval(t *testing.T) {
+	c := &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	db := openDB(t, c)
+	s := newStore(t, db, c, false, newKey)
+	ck := signIn(t, s)
+	lastSeen := func() time.Time {
+		list, err := db.SessionsForUser(t.Context(), 7)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("sessions: %v %v", list, err)
+		}
+		return list[0].LastSeen
+	}
+	start := lastSeen()
+	use := func() {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.AddCookie(ck)
+		sess, err := s.Get(r, s.CookieName())
+		if err != nil || session.UserID(sess) != 7 {
+			t.Fatalf("the session ended: %v", err)
+		}
+		if err := s.Touch(t.Context(), sess); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 50 {
+		c.now = c.now.Add(time.Second)
+		use()
+	}
+	if got := lastSeen(); !got.Equal(start) {
+		t.Fatalf("50 requests within a minute wrote last-seen (%v, was %v)", got, start)
+	}
+	c.now = c.now.Add(15 * time.Second)
+	use()
+	if got := lastSeen(); !got.Equal(c.now) {
+		t.Fatalf("after a minute last-seen is %v, want %v", got, c.now)
 	}
 }

@@ -20,3 +20,23 @@ func roleLabel(ctx context.Context, role string) string {
 	}
 	return ""
 }
+
+// invalid is the aria-invalid value of a form field.
+func invalid(errs map[string]string, field string) string {
+	if _, ok := errs[field]; ok {
+		return "true"
+	}
+	return "false"
+}
+
+// otherTarget is the partner API target a switch button leads to.
+func otherTarget(sandbox bool) string {
+	if sandbox {
+		return "tencentcloud"
+	}
+	return "sandbox"
+}
+
+// backgroundHeaders mark an htmx request no person made (a poll, a
+// background refresh): it does not keep an idle session alive.
+const backgroundHeaders = `{"X-Background": "true"}`

@@ -52,4 +52,6 @@ type Flash struct {
 type APIProblem struct {
 	Message   string
 	RequestID string
+	// Info marks a normal limitation rather than a failure.
+	Info bool
 }

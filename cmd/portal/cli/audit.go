@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
-	"resellerportal/store"
+	"resellerportal/audit"
+	"resellerportal/cmd/portal/app"
 )
 
 func runAudit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -27,19 +27,19 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
-	db, _, err := openStore(ctx, *data)
+	a, err := openApp(ctx, *data, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer a.Close()
 	if sub == "verify" {
-		return verifyAudit(ctx, db, stdout)
+		return verifyAudit(ctx, a, stdout)
 	}
-	return exportAudit(ctx, db, from, to, out, stdout)
+	return exportAudit(ctx, a, audit.Filter{From: from, To: to}, out, stdout)
 }
 
-func verifyAudit(ctx context.Context, db *store.DB, stdout io.Writer) error {
-	rep, err := db.VerifyAudit(ctx)
+func verifyAudit(ctx context.Context, a *app.App, stdout io.Writer) error {
+	rep, err := a.DB.VerifyAudit(ctx)
 	if err != nil {
 		return err
 	}
@@ -51,19 +51,12 @@ func verifyAudit(ctx context.Context, db *store.DB, stdout io.Writer) error {
 	return nil
 }
 
-func exportAudit(ctx context.Context, db *store.DB, from, to, out string, stdout io.Writer) error {
-	var start, end time.Time
-	var err error
-	if from != "" {
-		if start, err = time.Parse(time.DateOnly, from); err != nil {
-			return fmt.Errorf("audit export: --from must be YYYY-MM-DD: %w", err)
-		}
-	}
-	if to != "" {
-		if end, err = time.Parse(time.DateOnly, to); err != nil {
-			return fmt.Errorf("audit export: --to must be YYYY-MM-DD: %w", err)
-		}
-		end = end.Add(24 * time.Hour)
+// exportAudit writes the audit log between two days (UTC) as CSV; the
+// export is itself audited, as from the web.
+func exportAudit(ctx context.Context, a *app.App, in audit.Filter, out string, stdout io.Writer) error {
+	filter, err := in.Parse()
+	if err != nil {
+		return fmt.Errorf("audit export: --from and --to must be YYYY-MM-DD: %w", err)
 	}
 	w := stdout
 	if out != "" {
@@ -74,14 +67,9 @@ func exportAudit(ctx context.Context, db *store.DB, from, to, out string, stdout
 		defer f.Close()
 		w = f
 	}
-	n, err := db.ExportAuditCSV(ctx, w, start, end)
+	n, err := a.Audit.Export(ctx, audit.CommandLine(), filter, w)
 	if err != nil {
 		return fmt.Errorf("audit export: %w", err)
-	}
-	_, err = db.AppendAudit(ctx, store.AuditEntry{Actor: "cli", ActorRole: "system", Action: "audit.export",
-		Params: map[string]string{"from": from, "to": to, "rows": fmt.Sprint(n)}, Outcome: "ok", ClientAddr: "local"})
-	if err != nil {
-		return err
 	}
 	if out != "" {
 		fmt.Fprintf(stdout, "Wrote %d audit rows to %s\n", n, out)

@@ -4,12 +4,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
+	"log/slog"
 	"strconv"
 	"time"
 
-	"resellerportal/store"
+	"resellerportal/cmd/portal/app"
 )
 
 // dataFlag adds --data (default PORTAL_DATA, else ./data) to a flag set.
@@ -41,25 +41,9 @@ func envDuration(getenv func(string) string, key string, fallback time.Duration)
 	return d, nil
 }
 
-// prepareDataDir creates the data directory, readable by its owner only.
-func prepareDataDir(dir string) (string, error) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return "", fmt.Errorf("data directory: %w", err)
-	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
-		return "", fmt.Errorf("create data directory: %w", err)
-	}
-	return abs, nil
-}
-
-func databasePath(dataDir string) string { return filepath.Join(dataDir, "portal.db") }
-
-// openStore creates the data directory if needed and opens its database.
-func openStore(ctx context.Context, dir string) (db *store.DB, dataDir string, err error) {
-	if dataDir, err = prepareDataDir(dir); err != nil {
-		return nil, "", err
-	}
-	db, err = store.Open(ctx, databasePath(dataDir), store.Options{})
-	return db, dataDir, err
+// openApp builds the portal for a command-line command: the same services
+// `serve` uses, without listening.
+func openApp(ctx context.Context, dir string, getenv func(string) string, stderr io.Writer) (*app.App, error) {
+	return app.Open(ctx, app.Config{DataDir: dir, Getenv: getenv, SandboxAsServed: true,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 }

@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"resellerportal/internal/runtest"
 	"resellerportal/partnerapi"
 )
 
@@ -45,28 +44,11 @@ func TestBadCommandLines(t *testing.T) {
 // TestSandboxCommandServes starts `portal sandbox` on a free port, reads the
 // endpoint it prints, and calls the API there with a printed credential.
 func TestSandboxCommandServes(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
 	start := time.Now()
-	go func() {
-		done <- Run(ctx, []string{"sandbox", "--addr", "127.0.0.1:0", "--seed", "5"}, func(string) string { return "" }, pw, io.Discard)
-		pw.Close()
-	}()
-	var endpoint string
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "endpoint: "); ok {
-			endpoint = rest
-			break
-		}
-	}
-	if endpoint == "" {
-		t.Fatal("the sandbox printed no endpoint")
-	}
-	go io.Copy(io.Discard, pr)
-
-	resp, err := http.Get(endpoint + "/sandbox/credentials")
+	cmd := runtest.Start(t, Run, []string{"sandbox", "--addr", "127.0.0.1:0", "--seed", "5"}, noEnv, "endpoint: ")
+	endpoint := cmd.Ready
+	hc := &http.Client{Timeout: 10 * time.Second}
+	resp, err := hc.Get(endpoint + "/sandbox/credentials")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,13 +71,11 @@ func TestSandboxCommandServes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.QueryPartnerCredit(ctx, nil); err != nil {
+	if _, err := c.QueryPartnerCredit(t.Context(), nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("the sandbox answered %v after starting", time.Since(start))
-
-	cancel()
-	if err := <-done; err != nil {
+	if err := cmd.Stop(); err != nil {
 		t.Fatalf("the sandbox did not shut down cleanly: %v", err)
 	}
 }

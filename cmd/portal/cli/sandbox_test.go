@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"resellerportal/internal/runtest"
 	"resellerportal/partnerapi"
 	"resellerportal/partnerapi/sandbox"
 )
@@ -58,34 +57,21 @@ func TestSandboxCommandRefusesBadAllowlistFlag(t *testing.T) {
 // and calls it through the client: the named actions are refused for want
 // of the allowlist, the others are not, and the control shows the refusals.
 func TestSandboxCommandNotAllowlisted(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, []string{"sandbox", "--addr", "127.0.0.1:0", "--seed", "9", "--customers", "10",
-			"--not-allowlisted", "ForceQN, QueryPendingClientsV2"}, func(string) string { return "" }, pw, io.Discard)
-		pw.Close()
-	}()
+	ctx := t.Context()
+	cmd := runtest.Start(t, Run, []string{"sandbox", "--addr", "127.0.0.1:0", "--seed", "9", "--customers", "10",
+		"--not-allowlisted", "ForceQN, QueryPendingClientsV2"}, noEnv, "No partner is allowlisted for")
 	var endpoint string
-	var printed []string
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		printed = append(printed, sc.Text())
-		if rest, ok := strings.CutPrefix(sc.Text(), "endpoint: "); ok && endpoint == "" {
+	for _, line := range cmd.Lines {
+		if rest, ok := strings.CutPrefix(line, "endpoint: "); ok && endpoint == "" {
 			endpoint = rest
-		}
-		if strings.HasPrefix(sc.Text(), "No partner is allowlisted for") {
-			break
 		}
 	}
 	if endpoint == "" {
-		t.Fatalf("the sandbox printed no endpoint:\n%s", strings.Join(printed, "\n"))
+		t.Fatalf("the sandbox printed no endpoint:\n%s", strings.Join(cmd.Lines, "\n"))
 	}
-	if last := printed[len(printed)-1]; !strings.Contains(last, "ForceQN, QueryPendingClientsV2") {
-		t.Errorf("the refused actions are not printed: %q", last)
+	if !strings.Contains(cmd.Ready, "ForceQN, QueryPendingClientsV2") {
+		t.Errorf("the refused actions are not printed: %q", cmd.Ready)
 	}
-	go io.Copy(io.Discard, pr)
 
 	hc := &http.Client{Timeout: 10 * time.Second}
 	resp, err := hc.Get(endpoint + "/sandbox/credentials")
@@ -152,8 +138,7 @@ func TestSandboxCommandNotAllowlisted(t *testing.T) {
 		t.Errorf("GET /sandbox/allowlist: %+v, %v", st, err)
 	}
 
-	cancel()
-	if err := <-done; err != nil {
+	if err := cmd.Stop(); err != nil {
 		t.Fatalf("the sandbox did not shut down cleanly: %v", err)
 	}
 }

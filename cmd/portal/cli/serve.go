@@ -9,20 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
+	"net/netip"
+	"strings"
+	"sync"
 	"time"
 
-	"resellerportal/auth"
-	"resellerportal/jobs"
+	"resellerportal/cmd/portal/app"
 	"resellerportal/keyring"
-	"resellerportal/metrics"
-	"resellerportal/partnerapi"
-	"resellerportal/partnerapi/sandbox"
-	"resellerportal/store"
-	"resellerportal/web/handlers"
-	"resellerportal/web/i18n"
-	"resellerportal/web/session"
-	"resellerportal/web/static"
 )
 
 // serveFlags are the settings of `portal serve`.
@@ -31,8 +24,10 @@ type serveFlags struct {
 	tlsCert, tlsKey        string
 	behindTLSProxy         bool
 	trustProxy             bool
+	trustedProxies         string
 	forceSandbox           bool
 	sandboxSeed            int64
+	sandboxCustomers       int
 	rateScale              float64
 	idleTimeout, maxLength time.Duration
 }
@@ -45,9 +40,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&f.tlsCert, "tls-cert", getenv("PORTAL_TLS_CERT"), "TLS certificate file; serve HTTPS when set with --tls-key [PORTAL_TLS_CERT]")
 	fs.StringVar(&f.tlsKey, "tls-key", getenv("PORTAL_TLS_KEY"), "TLS private key file [PORTAL_TLS_KEY]")
 	fs.BoolVar(&f.behindTLSProxy, "behind-tls-proxy", envBool(getenv, "PORTAL_BEHIND_TLS_PROXY"), "a proxy in front serves HTTPS: mark cookies Secure [PORTAL_BEHIND_TLS_PROXY]")
-	fs.BoolVar(&f.trustProxy, "trust-proxy", envBool(getenv, "PORTAL_TRUST_PROXY"), "take client addresses from X-Forwarded-For [PORTAL_TRUST_PROXY]")
-	fs.BoolVar(&f.forceSandbox, "sandbox", envBool(getenv, "PORTAL_SANDBOX"), "use the built-in sandbox even when credentials are configured [PORTAL_SANDBOX]")
-	fs.Int64Var(&f.sandboxSeed, "sandbox-seed", 1, "seed of the built-in sandbox's world")
+	fs.BoolVar(&f.trustProxy, "trust-proxy", envBool(getenv, "PORTAL_TRUST_PROXY"), "take client addresses from X-Forwarded-For as added by the trusted proxies [PORTAL_TRUST_PROXY]")
+	fs.StringVar(&f.trustedProxies, "trusted-proxies", envOr(getenv, "PORTAL_TRUSTED_PROXIES", "127.0.0.1/32,::1/128"),
+		"with --trust-proxy: the proxies' addresses, comma-separated CIDRs [PORTAL_TRUSTED_PROXIES]")
+	fs.BoolVar(&f.forceSandbox, "sandbox", envBool(getenv, "PORTAL_SANDBOX"), "use the built-in sandbox whatever the settings say [PORTAL_SANDBOX]")
+	fs.Int64Var(&f.sandboxSeed, "sandbox-seed", app.DefaultSandboxSeed, "seed of the built-in sandbox's world")
+	fs.IntVar(&f.sandboxCustomers, "sandbox-customers", app.DefaultSandboxCustomers, "direct customers in the built-in sandbox's world (1 to 50000)")
 	fs.Float64Var(&f.rateScale, "sandbox-rate-scale", 1, "speed up the built-in sandbox's rate limits (and the client's) by this factor")
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
@@ -60,70 +58,75 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if f.maxLength, err = envDuration(getenv, "PORTAL_SESSION_MAX", 12*time.Hour); err != nil {
 		return err
 	}
-	if (f.tlsCert == "") != (f.tlsKey == "") {
+	switch {
+	case (f.tlsCert == "") != (f.tlsKey == ""):
 		return errors.New("serve: --tls-cert and --tls-key go together")
-	}
-	if f.rateScale <= 0 {
+	case f.rateScale <= 0:
 		return errors.New("serve: --sandbox-rate-scale must be positive")
+	case f.sandboxCustomers < 1 || f.sandboxCustomers > 50000:
+		return fmt.Errorf("serve: --sandbox-customers must be between 1 and 50000, not %d", f.sandboxCustomers)
+	}
+	var proxies []netip.Prefix
+	if f.trustProxy {
+		if proxies, err = parsePrefixes(f.trustedProxies); err != nil {
+			return fmt.Errorf("serve: --trusted-proxies: %w", err)
+		}
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
-	return serve(ctx, f, getenv, stdout, logger)
+	a, err := app.Open(ctx, app.Config{
+		DataDir: f.data, Getenv: getenv, Logger: logger,
+		ForceSandbox: f.forceSandbox, SandboxSeed: f.sandboxSeed, SandboxCustomers: f.sandboxCustomers, RateScale: f.rateScale,
+		TrustedProxies: proxies, MetricsToken: getenv("PORTAL_METRICS_TOKEN"),
+		SecureCookies: f.tlsCert != "" || f.behindTLSProxy, IdleTimeout: f.idleTimeout, MaxSession: f.maxLength,
+	})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return serve(ctx, a, f, getenv, stdout, logger)
 }
 
-func serve(ctx context.Context, f serveFlags, getenv func(string) string, stdout io.Writer, logger *slog.Logger) error {
-	db, dataDir, err := openStore(ctx, f.data)
-	if err != nil {
-		return err
+// parsePrefixes reads comma-separated CIDRs or single addresses.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			addr, err := netip.ParseAddr(part)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, netip.PrefixFrom(addr, addr.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Masked())
 	}
-	defer db.Close()
-	if err := ensureFirstAdmin(ctx, db, getenv("PORTAL_ADMIN_PASSWORD"), stdout); err != nil {
-		return err
+	if len(out) == 0 {
+		return nil, errors.New("no proxy address given")
 	}
-	sealKey, err := keyring.LoadKey(getenv("PORTAL_SECRET_KEY"), filepath.Join(dataDir, "secret.key"))
-	if err != nil {
-		return err
-	}
-	sealer, err := keyring.NewSealer(sealKey)
-	if err != nil {
-		return err
-	}
-	keys, err := sessionKeys(getenv("PORTAL_SESSION_KEYS"), filepath.Join(dataDir, "session.keys"))
-	if err != nil {
-		return err
-	}
+	return out, nil
+}
 
-	m := metrics.New()
-	api, err := partnerAPI(ctx, db, f, getenv, logger)
+// serve creates the first admin if there is none, listens, and runs the
+// portal and its background work until ctx ends or serving fails; either
+// way it stops everything it started before returning.
+func serve(ctx context.Context, a *app.App, f serveFlags, getenv func(string) string, stdout io.Writer, logger *slog.Logger) error {
+	created, password, err := a.Users.EnsureFirstAdmin(ctx, getenv("PORTAL_ADMIN_PASSWORD"), "Administrator")
 	if err != nil {
 		return err
 	}
-	defer api.close()
-	base := partnerapi.Config{Endpoint: api.endpoint, Scheme: api.scheme, Limiters: partnerapi.NewLimiters(api.scale), Observe: m.ObserveAPI}
-	ring := keyring.New(db, sealer, base, api.fallback)
-	engine := jobs.New(db, ring, logger.With("component", "jobs"),
-		jobs.DirectoryRefresh{DB: db}, jobs.BillsRefresh{DB: db}, jobs.ApplyWrites{DB: db})
-
-	sessions, err := session.New(db, session.Options{
-		Keys: keys, Secure: f.tlsCert != "" || f.behindTLSProxy, IdleTimeout: f.idleTimeout, AbsoluteTimeout: f.maxLength,
-	})
-	if err != nil {
-		return err
-	}
-	catalog, err := i18n.New()
-	if err != nil {
-		return err
-	}
-	assets, err := static.New()
-	if err != nil {
-		return err
-	}
-	h, err := handlers.New(handlers.Config{
-		DB: db, Sessions: sessions, Catalog: catalog, Assets: assets, Throttle: auth.NewThrottle(nil),
-		Partner: ring, Metrics: m, Jobs: engine, Limiters: base.Limiters, Logger: logger, Sandbox: api.sandbox, Endpoint: api.endpoint,
-		FallbackSecretID: api.fallback.SecretId, TrustProxy: f.trustProxy,
-	})
-	if err != nil {
-		return err
+	switch {
+	case created && password != "":
+		fmt.Fprintf(stdout, "Created the first administrator.\n  user name: admin\n  password:  %s\nThis password is shown only once; change it after signing in.\n", password)
+	case created:
+		fmt.Fprintln(stdout, "Created the first administrator (user name admin) with the password from PORTAL_ADMIN_PASSWORD.")
 	}
 
 	ln, err := net.Listen("tcp", f.addr)
@@ -131,10 +134,11 @@ func serve(ctx context.Context, f serveFlags, getenv func(string) string, stdout
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           h.Routes(),
+		Handler:           a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	scheme := "http"
@@ -142,16 +146,17 @@ func serve(ctx context.Context, f serveFlags, getenv func(string) string, stdout
 		scheme = "https"
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	mode := "Tencent Cloud partner API at " + api.endpoint
-	if api.sandbox {
+	mode := "Tencent Cloud partner API at " + a.Keys.Host()
+	if a.Keys.Target() == keyring.Sandbox {
 		mode = "the built-in partner API sandbox (nothing here reaches Tencent Cloud)"
 	}
 	fmt.Fprintf(stdout, "Portal listening on %s://%s\nPartner API: %s\n", scheme, ln.Addr(), mode)
 
-	go sweepSessions(ctx, db, logger)
-	engineDone := make(chan error, 1)
-	go func() { engineDone <- engine.Run(ctx) }()
-	defer func() { <-engineDone }()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	var runErr error
+	wg.Go(func() { runErr = a.Run(runCtx) })
 	errc := make(chan error, 1)
 	go func() {
 		if f.tlsCert != "" {
@@ -160,127 +165,20 @@ func serve(ctx context.Context, f serveFlags, getenv func(string) string, stdout
 			errc <- srv.Serve(ln)
 		}
 	}()
+	var serveErr error
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+		serveErr = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
-	}
-	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shut down: %w", err)
-	}
-	return nil
-}
-
-// sweepSessions deletes expired sessions every ten minutes.
-func sweepSessions(ctx context.Context, db *store.DB, logger *slog.Logger) {
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			if _, err := db.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
-				logger.Error("sweep sessions", "err", err)
-			}
+		logger.Info("shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			serveErr = fmt.Errorf("shut down: %w", err)
 		}
+		cancel()
 	}
-}
-
-// apiTarget is where the portal's partner API calls go.
-type apiTarget struct {
-	endpoint, scheme string
-	scale            float64
-	sandbox          bool
-	fallback         partnerapi.Credential
-	close            func()
-}
-
-// partnerAPI picks the partner API: Tencent Cloud when credentials are in
-// the environment or stored in the portal, else the built-in sandbox,
-// served on a loopback port so calls travel exactly as they would to
-// Tencent Cloud.
-func partnerAPI(ctx context.Context, db *store.DB, f serveFlags, getenv func(string) string, logger *slog.Logger) (apiTarget, error) {
-	envCred, fromEnv := partnerapi.CredentialFromEnv(getenv)
-	_, storedErr := db.CredentialFor(ctx, store.CredentialDistributor, 0)
-	stored := storedErr == nil
-	if storedErr != nil && !errors.Is(storedErr, store.ErrNotFound) {
-		return apiTarget{}, storedErr
-	}
-	if !f.forceSandbox && (fromEnv || stored) {
-		endpoint := envOr(getenv, "TENCENTCLOUD_ENDPOINT", partnerapi.DefaultEndpoint)
-		t := apiTarget{endpoint: endpoint, scheme: "https", scale: 1, close: func() {}}
-		if fromEnv {
-			t.fallback = envCred
-		}
-		return t, nil
-	}
-
-	sb, err := sandbox.New(sandbox.Options{Seed: f.sandboxSeed, RateScale: f.rateScale, Logger: logger.With("component", "sandbox")})
-	if err != nil {
-		return apiTarget{}, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return apiTarget{}, fmt.Errorf("start sandbox: %w", err)
-	}
-	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	t := apiTarget{endpoint: ln.Addr().String(), scheme: "http", scale: f.rateScale, sandbox: true, close: func() { srv.Close() }}
-	for _, c := range sb.Credentials() {
-		if c.Role == "distributor" {
-			t.fallback = partnerapi.Credential{SecretId: c.SecretId, SecretKey: c.SecretKey}
-		}
-	}
-	return t, nil
-}
-
-// ensureFirstAdmin creates the user admin when the portal has no
-// administrator, with the password from PORTAL_ADMIN_PASSWORD or a random
-// one printed once.
-func ensureFirstAdmin(ctx context.Context, db *store.DB, password string, stdout io.Writer) error {
-	// Users added with `portal user add` before the first start do not
-	// count: the portal needs an administrator.
-	users, err := db.ListUsers(ctx)
-	if err != nil {
-		return err
-	}
-	for _, u := range users {
-		if u.Role == string(auth.RoleAdmin) {
-			return nil
-		}
-	}
-	printed := password == ""
-	if printed {
-		if password, err = auth.RandomPassword(20); err != nil {
-			return err
-		}
-	} else if err := auth.ValidatePassword("admin", password); err != nil {
-		return fmt.Errorf("PORTAL_ADMIN_PASSWORD: %w", err)
-	}
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		return err
-	}
-	err = db.Write(ctx, func(tx *store.Tx) error {
-		u, err := tx.CreateUser(ctx, store.User{Username: "admin", DisplayName: "Administrator", Role: string(auth.RoleAdmin), PasswordHash: hash})
-		if err != nil {
-			return err
-		}
-		_, err = tx.AppendAudit(ctx, store.AuditEntry{Actor: "system", ActorRole: "system", Action: "user.create",
-			Params: map[string]string{"user": u.Username, "role": u.Role, "reason": "first run"}, Outcome: "ok"})
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("create first admin: %w", err)
-	}
-	if printed {
-		fmt.Fprintf(stdout, "Created the first administrator.\n  user name: admin\n  password:  %s\nThis password is shown only once; change it after signing in.\n", password)
-	} else {
-		fmt.Fprintln(stdout, "Created the first administrator (user name admin) with the password from PORTAL_ADMIN_PASSWORD.")
-	}
-	return nil
+	// Whatever ended serving ends the background work too, and we wait for it.
+	stop()
+	wg.Wait()
+	return errors.Join(serveErr, runErr)
 }

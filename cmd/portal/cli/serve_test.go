@@ -1,97 +1,250 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"resellerportal/auth"
+	"resellerportal/cmd/portal/app"
+	"resellerportal/internal/runtest"
 )
 
+func noEnv(string) string { return "" }
+
+// client is a cookie-keeping HTTP client with a timeout that does not
+// follow redirects.
+func client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
 // TestFirstRun starts the portal with nothing configured: it creates its
-// data directory, the first admin with a printed password and the sandbox,
-// and that password opens the dashboard.
+// data directory, private, the first admin with a printed password and the
+// sandbox, and that password opens the dashboard.
 func TestFirstRun(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	// A user added before the first start is no administrator: the first
 	// start must still create admin.
-	if err := Run(t.Context(), []string{"user", "add", "--data", dir, "--username", "fiona", "--role", "finance"}, func(string) string { return "" }, io.Discard, io.Discard); err != nil {
+	if err := Run(t.Context(), []string{"user", "add", "--data", dir, "--username", "fiona", "--role", "finance"}, noEnv, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, []string{"--data", dir, "--addr", "127.0.0.1:0"}, func(string) string { return "" }, pw, io.Discard)
-		pw.Close()
-	}()
-	var password, base string
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		line := sc.Text()
+	cmd := runtest.Start(t, Run, []string{"--data", dir, "--addr", "127.0.0.1:0"}, noEnv, "Portal listening on ")
+	var password string
+	for _, line := range cmd.Lines {
 		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "password:"); ok {
 			password = strings.TrimSpace(rest)
 		}
-		if rest, ok := strings.CutPrefix(line, "Portal listening on "); ok {
-			base = rest
-			break
-		}
 	}
-	go io.Copy(io.Discard, pr)
-	if password == "" || base == "" {
-		t.Fatalf("first run printed no password (%q) or no address (%q)", password, base)
+	if password == "" {
+		t.Fatalf("first run printed no password: %q", cmd.Lines)
 	}
-	for _, f := range []string{"portal.db", "secret.key", "session.keys"} {
+	for _, f := range []string{"portal.db", "portal.db-wal", "portal.db-shm", "secret.key", "session.keys"} {
 		st, err := os.Stat(filepath.Join(dir, f))
 		if err != nil {
 			t.Fatalf("%s not created: %v", f, err)
 		}
-		if f != "portal.db" && st.Mode().Perm() != 0o600 {
+		if st.Mode().Perm() != 0o600 {
 			t.Errorf("%s has mode %v, want 0600", f, st.Mode().Perm())
 		}
 	}
+	if st, _ := os.Stat(dir); st.Mode().Perm() != 0o700 {
+		t.Errorf("the data directory has mode %v, want 0700", st.Mode().Perm())
+	}
 
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
-	resp, err := c.PostForm(base+"/login", url.Values{"username": {"admin"}, "password": {password}})
+	c := client()
+	c.CheckRedirect = nil
+	resp, err := c.PostForm(cmd.Ready+"/login", url.Values{"username": {"admin"}, "password": {password}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
+	doc, err := html.Parse(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `data-testid="credit-total"`) || !strings.Contains(string(body), `data-testid="sandbox-banner"`) {
+	if err != nil || resp.StatusCode != http.StatusOK || !hasTestID(doc, "credit-total") || !hasTestID(doc, "sandbox-banner") {
 		t.Fatalf("after signing in: %d, no dashboard with sandbox figures", resp.StatusCode)
 	}
-
-	cancel()
-	if err := <-done; err != nil {
+	if err := cmd.Stop(); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
 	// A second start keeps the admin and prints no new password.
-	ctx2, cancel2 := context.WithCancel(t.Context())
-	pr2, pw2 := io.Pipe()
-	done2 := make(chan error, 1)
-	go func() {
-		done2 <- Run(ctx2, []string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}, func(string) string { return "" }, pw2, io.Discard)
-		pw2.Close()
-	}()
-	sc2 := bufio.NewScanner(pr2)
-	for sc2.Scan() {
-		if strings.Contains(sc2.Text(), "password:") {
+	again := runtest.Start(t, Run, []string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}, noEnv, "Portal listening on ")
+	for _, line := range again.Lines {
+		if strings.Contains(line, "password:") {
 			t.Error("a second start printed a new admin password")
 		}
-		if strings.HasPrefix(sc2.Text(), "Portal listening on ") {
-			break
+	}
+}
+
+func hasTestID(n *html.Node, id string) bool {
+	if n.Type == html.ElementNode {
+		for _, a := range n.Attr {
+			if a.Key == "data-testid" && a.Val == id {
+				return true
+			}
 		}
 	}
-	go io.Copy(io.Discard, pr2)
-	cancel2()
-	if err := <-done2; err != nil {
-		t.Fatalf("second run: %v", err)
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if hasTestID(c, id) {
+			return true
+		}
 	}
+	return false
+}
+
+// TestDataFilesArePrivate: a data directory and files that others may read
+// (an old install, a careless copy) are made private at start.
+func TestDataFilesArePrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := Run(t.Context(), []string{"user", "list", "--data", dir}, noEnv, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"portal.db", "secret.key"} {
+		if err := os.Chmod(filepath.Join(dir, f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logged strings.Builder
+	if err := Run(t.Context(), []string{"user", "list", "--data", dir}, noEnv, io.Discard, &logged); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(dir); st.Mode().Perm() != 0o700 {
+		t.Errorf("the data directory kept mode %v", st.Mode().Perm())
+	}
+	for _, f := range []string{"portal.db", "secret.key"} {
+		if st, _ := os.Stat(filepath.Join(dir, f)); st.Mode().Perm() != 0o600 {
+			t.Errorf("%s kept mode %v", f, st.Mode().Perm())
+		}
+	}
+	if !strings.Contains(logged.String(), "made a data file private") {
+		t.Errorf("fixing the modes was not reported: %q", logged.String())
+	}
+}
+
+// TestServeStopsWhenServingFails: a server that cannot serve (a bad TLS
+// certificate) returns its error and stops everything it started, instead
+// of waiting for ever on its background work.
+func TestServeStopsWhenServingFails(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "cert.pem")
+	if err := os.WriteFile(bad, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"serve", "--data", filepath.Join(dir, "data"), "--addr", "127.0.0.1:0", "--tls-cert", bad, "--tls-key", bad}, noEnv, io.Discard, io.Discard)
+	}()
+	select {
+	case err := <-done:
+		if err == nil || ctx.Err() != nil {
+			t.Fatalf("serve with a bad certificate returned %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("serve with a bad certificate did not return")
+	}
+}
+
+// TestCommandLineAndWebShareTheUserRules: the command line and the users
+// page refuse the same input with the same words, because both call the
+// users service.
+func TestCommandLineAndWebShareTheUserRules(t *testing.T) {
+	dir := t.TempDir()
+	yesterday := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+	cases := []struct {
+		name  string
+		args  []string
+		form  url.Values
+		field string
+	}{
+		{"user name with a space", []string{"--username", "a b", "--role", "staff"}, url.Values{"username": {"a b"}, "role": {"staff"}}, "username"},
+		{"not a reseller", []string{"--username", "rita", "--role", "subagent", "--subagent-uin", "123"},
+			url.Values{"username": {"rita"}, "role": {"subagent"}, "subagent_uin": {"123"}}, "subagent_uin"},
+		{"expiry in the past", []string{"--username", "pete", "--role", "staff", "--expires", yesterday},
+			url.Values{"username": {"pete"}, "role": {"staff"}, "expires": {yesterday}}, "expires"},
+	}
+	ctx := t.Context()
+	a, err := app.Open(ctx, app.Config{DataDir: dir, HashCost: auth.TestCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, _, err := a.Users.EnsureFirstAdmin(ctx, "admin-password-2026", "Administrator"); err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(a.Handler())
+	defer ts.Close()
+	web := client()
+	if r, err := web.PostForm(ts.URL+"/login", url.Values{"username": {"admin"}, "password": {"admin-password-2026"}}); err != nil || r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in: %v", err)
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cliErr := Run(ctx, append([]string{"user", "add", "--data", dir}, tc.args...), noEnv, io.Discard, io.Discard)
+			if cliErr == nil {
+				t.Fatal("the command line accepted it")
+			}
+			r, err := web.PostForm(ts.URL+"/admin/users/", tc.form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc, err := html.Parse(r.Body)
+			r.Body.Close()
+			if err != nil || r.StatusCode != http.StatusUnprocessableEntity {
+				t.Fatalf("the web form answered %d", r.StatusCode)
+			}
+			msg := textOf(findTestID(doc, "error-"+tc.field))
+			if msg == "" || !strings.Contains(cliErr.Error(), msg) {
+				t.Fatalf("the web says %q beside %s; the command line says %q", msg, tc.field, cliErr)
+			}
+		})
+	}
+}
+
+func findTestID(n *html.Node, id string) *html.Node {
+	if n.Type == html.ElementNode {
+		for _, a := range n.Attr {
+			if a.Key == "data-testid" && a.Val == id {
+				return n
+			}
+		}
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if f := findTestID(c, id); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+func textOf(n *html.Node) string {
+	if n == nil {
+		return ""
+	}
+	var b strings.Builder
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.TextNode {
+			b.WriteString(n.Data)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return strings.TrimSpace(b.String())
 }
