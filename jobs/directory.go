@@ -68,9 +68,9 @@ type directoryPage struct {
 	Page int64
 }
 
-// PlanDirectory asks for the number of customers and returns one item per
+// planDirectory asks for the number of customers and returns one item per
 // page, each counting the customers it holds.
-func PlanDirectory(ctx context.Context, c *partnerapi.Client) ([]Item, error) {
+func planDirectory(ctx context.Context, c *partnerapi.Client) ([]Item, error) {
 	first, err := c.QueryCustomersCredit(ctx, &partnerapi.QueryCustomersCreditRequest{Page: 1, PageSize: 1})
 	if err != nil {
 		return nil, fmt.Errorf("count customers: %w", err)
@@ -98,7 +98,7 @@ func (DirectoryRefresh) Plan(ctx context.Context, c *partnerapi.Client, _ store.
 	if cursor != "" {
 		return nil
 	}
-	items, err := PlanDirectory(ctx, c)
+	items, err := planDirectory(ctx, c)
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,9 @@ func newRigWith(t *testing.T, opts rigOptions) *rig {
 			}
 		}
 	}
-	r.owner, err = r.db.CreateUser(t.Context(), store.User{Username: "olga", Role: "staff", PasswordHash: "x"})
+	r.owner, err = inTx(t.Context(), r.db, func(tx *store.Tx) (store.User, error) {
+		return tx.CreateUser(t.Context(), store.User{Username: "olga", Role: "staff", PasswordHash: "x"})
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +343,7 @@ func TestRestartMidJobAppliesNoWriteTwice(t *testing.T) {
 	if err != nil || len(pending) == 0 {
 		t.Fatalf("no pending item left to fake a crash on: %v", err)
 	}
-	if err := r.db.MarkItemSent(ctx, job.ID, pending[0].Seq); err != nil {
+	if err := r.db.Write(ctx, func(tx *store.Tx) error { return tx.MarkItemSent(ctx, job.ID, pending[0].Seq) }); err != nil {
 		t.Fatal(err)
 	}
 
@@ -400,7 +402,7 @@ func TestUnknownOutcomeThatCannotBeReadBackStaysUnknown(t *testing.T) {
 	if err := r.db.StartJob(ctx, job.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.db.MarkItemSent(ctx, job.ID, 0); err != nil {
+	if err := r.db.Write(ctx, func(tx *store.Tx) error { return tx.MarkItemSent(ctx, job.ID, 0) }); err != nil {
 		t.Fatal(err)
 	}
 	// Reading back fails every time: nothing may be sent blindly.
@@ -623,7 +625,7 @@ func TestUnknownOutcomesOfEndedJobsAreReconciledAfterRestart(t *testing.T) {
 				t.Fatal(err)
 			}
 			for seq := range 2 {
-				if err := r.db.MarkItemSent(ctx, job.ID, seq); err != nil {
+				if err := r.db.Write(ctx, func(tx *store.Tx) error { return tx.MarkItemSent(ctx, job.ID, seq) }); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -698,7 +700,9 @@ func TestPlanningResumesAfterRestart(t *testing.T) {
 			}
 			if tt.fillCache {
 				for _, uin := range uins {
-					if err := r.db.CachePut(ctx, jobs.CacheCustomer, strconv.FormatUint(uin, 10), []byte(`{}`), time.Time{}); err != nil {
+					if err := r.db.Write(ctx, func(tx *store.Tx) error {
+						return tx.CachePut(ctx, jobs.CacheCustomer, strconv.FormatUint(uin, 10), []byte(`{}`), time.Time{})
+					}); err != nil {
 						t.Fatal(err)
 					}
 				}

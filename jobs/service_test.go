@@ -29,7 +29,7 @@ func (r *rig) people() people {
 		{Username: "sam", Role: "subagent", SubagentUin: 4242},
 	} {
 		u.PasswordHash = "x"
-		created, err := r.db.CreateUser(r.t.Context(), u)
+		created, err := inTx(r.t.Context(), r.db, func(tx *store.Tx) (store.User, error) { return tx.CreateUser(r.t.Context(), u) })
 		if err != nil {
 			r.t.Fatal(err)
 		}
@@ -310,7 +310,9 @@ func TestCancelRules(t *testing.T) {
 	// jobIn makes one of olga's write jobs in a state.
 	jobIn := func(t *testing.T, status string) int64 {
 		t.Helper()
-		j, err := r.db.CreateJob(ctx, store.Job{Kind: jobs.KindWrites, OwnerID: p["olga"].ID}, []store.JobItem{{Key: "1"}, {Key: "2"}})
+		j, err := inTx(ctx, r.db, func(tx *store.Tx) (store.Job, error) {
+			return tx.CreateJob(ctx, store.Job{Kind: jobs.KindWrites, OwnerID: p["olga"].ID}, []store.JobItem{{Key: "1"}, {Key: "2"}})
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -323,7 +325,7 @@ func TestCancelRules(t *testing.T) {
 		switch status {
 		case store.JobDone:
 			for seq := range 2 {
-				if err := r.db.FinishItem(ctx, j.ID, seq, store.ItemOK, "", "", nil); err != nil {
+				if err := r.db.Write(ctx, func(tx *store.Tx) error { return tx.FinishItem(ctx, j.ID, seq, store.ItemOK, "", "", nil) }); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -410,7 +412,9 @@ func TestJobShowsWhatNeedsAttention(t *testing.T) {
 	for i := range items {
 		items[i] = store.JobItem{Key: strconv.Itoa(1000 + i)}
 	}
-	j, err := r.db.CreateJob(ctx, store.Job{Kind: jobs.KindWrites, OwnerID: r.owner.ID}, items)
+	j, err := inTx(ctx, r.db, func(tx *store.Tx) (store.Job, error) {
+		return tx.CreateJob(ctx, store.Job{Kind: jobs.KindWrites, OwnerID: r.owner.ID}, items)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,11 +423,13 @@ func TestJobShowsWhatNeedsAttention(t *testing.T) {
 	}
 	for seq, outcome := range []string{store.ItemOK, store.ItemFailed, store.ItemOK, store.ItemUnknown} {
 		if outcome == store.ItemUnknown {
-			if err := r.db.MarkItemSent(ctx, j.ID, seq); err != nil {
+			if err := r.db.Write(ctx, func(tx *store.Tx) error { return tx.MarkItemSent(ctx, j.ID, seq) }); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := r.db.FinishItem(ctx, j.ID, seq, outcome, "InsufficientBalance", "", nil); err != nil {
+		if err := r.db.Write(ctx, func(tx *store.Tx) error {
+			return tx.FinishItem(ctx, j.ID, seq, outcome, "InsufficientBalance", "", nil)
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -450,7 +456,7 @@ func TestCacheStatus(t *testing.T) {
 	svc := jobs.NewService(r.db, r.engine(), func() time.Time { return now })
 	put := func(kind, key string, age time.Duration) {
 		t.Helper()
-		if err := r.db.CachePut(ctx, kind, key, []byte(`{}`), now.Add(-age)); err != nil {
+		if err := r.db.Write(ctx, func(tx *store.Tx) error { return tx.CachePut(ctx, kind, key, []byte(`{}`), now.Add(-age)) }); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -61,11 +61,6 @@ func (tx *Tx) CachePut(ctx context.Context, kind, key string, value []byte, fetc
 	return nil
 }
 
-// CachePut stores a cache entry in its own transaction; see Tx.CachePut.
-func (db *DB) CachePut(ctx context.Context, kind, key string, value []byte, fetchedAt time.Time) error {
-	return db.Write(ctx, func(tx *Tx) error { return tx.CachePut(ctx, kind, key, value, fetchedAt) })
-}
-
 // CacheGet returns the entry under (kind, key), or ErrNotFound.
 func (db *DB) CacheGet(ctx context.Context, kind, key string) (CacheEntry, error) {
 	e, err := scanCacheEntry(db.read.QueryRowContext(ctx,
@@ -91,43 +86,6 @@ func prefixEnd(prefix string) (string, bool) {
 	return "", false
 }
 
-// CacheList returns one page of the kind's entries whose key starts with
-// keyPrefix (all when ""), ordered by key, and how many entries match in all.
-// limit <= 0 returns every match from offset on.
-func (db *DB) CacheList(ctx context.Context, kind, keyPrefix string, limit, offset int) ([]CacheEntry, int, error) {
-	where, args := keyRange(kind, keyPrefix)
-	if limit <= 0 {
-		limit = -1 // SQLite: no limit
-	}
-	var (
-		entries []CacheEntry
-		total   int
-	)
-	err := db.readTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM read_cache WHERE `+where, args...).Scan(&total); err != nil {
-			return err
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+cacheColumns+` FROM read_cache WHERE `+where+`
-			ORDER BY key LIMIT ? OFFSET ?`, append(args, limit, max(offset, 0))...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			e, err := scanCacheEntry(rows)
-			if err != nil {
-				return err
-			}
-			entries = append(entries, e)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, 0, fmt.Errorf("cache list %s %q: %w", kind, keyPrefix, err)
-	}
-	return entries, total, nil
-}
-
 // CacheInvalidate deletes the entry under (kind, key), or every entry of the
 // kind when key is "". Deleting what is not there is not an error.
 func (tx *Tx) CacheInvalidate(ctx context.Context, kind, key string) error {
@@ -148,26 +106,6 @@ func (tx *Tx) CacheInvalidate(ctx context.Context, kind, key string) error {
 // Tx.CacheInvalidate.
 func (db *DB) CacheInvalidate(ctx context.Context, kind, key string) error {
 	return db.Write(ctx, func(tx *Tx) error { return tx.CacheInvalidate(ctx, kind, key) })
-}
-
-// CacheOldest returns the oldest FetchedAt among the kind's entries and how
-// many entries the kind has: the age a page can show for its data. An empty
-// kind gives the zero time and 0.
-func (db *DB) CacheOldest(ctx context.Context, kind string) (time.Time, int, error) {
-	var (
-		oldest sql.NullString
-		n      int
-	)
-	err := db.read.QueryRowContext(ctx, `SELECT min(fetched_at), count(*) FROM read_cache WHERE kind = ?`, kind).
-		Scan(&oldest, &n)
-	if err != nil {
-		return time.Time{}, 0, fmt.Errorf("cache oldest %s: %w", kind, err)
-	}
-	t, err := parseNullTime(oldest)
-	if err != nil {
-		return time.Time{}, 0, fmt.Errorf("cache oldest %s: %w", kind, err)
-	}
-	return t, n, nil
 }
 
 // keyRange renders "the kind's keys that start with keyPrefix" as a SQL

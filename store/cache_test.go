@@ -13,7 +13,7 @@ func TestCachePutGet(t *testing.T) {
 	ctx := t.Context()
 	fetched := clock.Now().Add(-time.Minute)
 
-	if err := db.CachePut(ctx, "customer", "1001", []byte(`{"name":"Acme"}`), fetched); err != nil {
+	if err := db.Write(ctx, func(tx *Tx) error { return tx.CachePut(ctx, "customer", "1001", []byte(`{"name":"Acme"}`), fetched) }); err != nil {
 		t.Fatal(err)
 	}
 	got, err := db.CacheGet(ctx, "customer", "1001")
@@ -26,7 +26,9 @@ func TestCachePutGet(t *testing.T) {
 
 	t.Run("overwrite", func(t *testing.T) {
 		clock.Advance(time.Hour)
-		if err := db.CachePut(ctx, "customer", "1001", []byte(`{"name":"Acme Ltd"}`), time.Time{}); err != nil {
+		if err := db.Write(ctx, func(tx *Tx) error {
+			return tx.CachePut(ctx, "customer", "1001", []byte(`{"name":"Acme Ltd"}`), time.Time{})
+		}); err != nil {
 			t.Fatal(err)
 		}
 		got, err := db.CacheGet(ctx, "customer", "1001")
@@ -37,7 +39,7 @@ func TestCachePutGet(t *testing.T) {
 		if string(got.Value) != `{"name":"Acme Ltd"}` || !got.FetchedAt.Equal(clock.Now()) {
 			t.Errorf("after overwrite = %+v", got)
 		}
-		if _, n, err := db.CacheOldest(ctx, "customer"); err != nil || n != 1 {
+		if n, _, err := db.CacheStats(ctx, "customer", ""); err != nil || n != 1 {
 			t.Errorf("entries after overwrite = %d, %v; want 1", n, err)
 		}
 	})
@@ -61,7 +63,7 @@ func TestCachePutGet(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				if err := db.CachePut(ctx, tt.kind, "2002", []byte(tt.value), time.Time{}); err == nil {
+				if err := db.Write(ctx, func(tx *Tx) error { return tx.CachePut(ctx, tt.kind, "2002", []byte(tt.value), time.Time{}) }); err == nil {
 					t.Error("CachePut succeeded")
 				}
 			})
@@ -85,58 +87,56 @@ func TestCachePutGet(t *testing.T) {
 	})
 }
 
-func TestCacheList(t *testing.T) {
+func TestCacheStatsByPrefix(t *testing.T) {
 	db, clock, _ := openTestDB(t)
 	ctx := t.Context()
-	// In byte order, which is the order CacheList returns.
+	// In byte order.
 	keys := []string{"100", "1001", "1002", "101", "2001", "A1", "a%_", "a1", "ab", "é1", "\xff\xff"}
 	value := func(key string) string { return fmt.Sprintf(`{"key":%q}`, fmt.Sprintf("%x", key)) }
 	for _, k := range keys {
-		if err := db.CachePut(ctx, "customer", k, []byte(value(k)), clock.Now()); err != nil {
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.CachePut(ctx, "customer", k, []byte(value(k)), clock.Now()) }); err != nil {
 			t.Fatalf("CachePut %q: %v", k, err)
 		}
 	}
 	// Another kind with the same keys must never show up.
-	if err := db.CachePut(ctx, "bill.2025-02", "1001", []byte(`{}`), clock.Now()); err != nil {
+	if err := db.Write(ctx, func(tx *Tx) error { return tx.CachePut(ctx, "bill.2025-02", "1001", []byte(`{}`), clock.Now()) }); err != nil {
 		t.Fatal(err)
 	}
 
 	tests := []struct {
-		name          string
-		prefix        string
-		limit, offset int
-		want          []string
-		wantTotal     int
+		name      string
+		prefix    string
+		wantTotal int
 	}{
-		{"all by key", "", 0, 0, keys, len(keys)},
-		{"prefix", "100", 0, 0, []string{"100", "1001", "1002"}, 3},
-		{"prefix is a whole key", "1001", 0, 0, []string{"1001"}, 1},
-		{"one character", "1", 0, 0, []string{"100", "1001", "1002", "101"}, 4},
-		{"case matters", "A", 0, 0, []string{"A1"}, 1},
-		{"LIKE characters are literal", "a%", 0, 0, []string{"a%_"}, 1},
-		{"multi-byte", "é", 0, 0, []string{"é1"}, 1},
-		{"all 0xFF bytes", "\xff", 0, 0, []string{"\xff\xff"}, 1},
-		{"none", "3", 0, 0, nil, 0},
-		{"page", "1", 2, 1, []string{"1001", "1002"}, 4},
-		{"page past the end", "1", 2, 10, nil, 4},
+		{"all", "", len(keys)},
+		{"prefix", "100", 3},
+		{"prefix is a whole key", "1001", 1},
+		{"one character", "1", 4},
+		{"case matters", "A", 1},
+		{"LIKE characters are literal", "a%", 1},
+		{"multi-byte", "é", 1},
+		{"all 0xFF bytes", "\xff", 1},
+		{"none", "3", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			entries, total, err := db.CacheList(ctx, "customer", tt.prefix, tt.limit, tt.offset)
+			total, oldest, err := db.CacheStats(ctx, "customer", tt.prefix)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []string
-			for _, e := range entries {
-				if e.Kind != "customer" || string(e.Value) != value(e.Key) {
-					t.Errorf("entry = %+v", e)
-				}
-				got = append(got, e.Key)
-			}
-			if fmt.Sprintf("%q", got) != fmt.Sprintf("%q", tt.want) || total != tt.wantTotal {
-				t.Errorf("CacheList(%q) = %q (total %d), want %q (total %d)", tt.prefix, got, total, tt.want, tt.wantTotal)
+			if total != tt.wantTotal || (total > 0) != !oldest.IsZero() {
+				t.Errorf("CacheStats(%q) = %d, %v; want %d", tt.prefix, total, oldest, tt.wantTotal)
 			}
 		})
+	}
+	got, err := db.CacheKeys(ctx, "customer", "", 100)
+	if err != nil || fmt.Sprintf("%q", got) != fmt.Sprintf("%q", keys) {
+		t.Errorf("CacheKeys = %q, %v; want %q in byte order", got, err, keys)
+	}
+	for _, k := range keys {
+		if e, err := db.CacheGet(ctx, "customer", k); err != nil || string(e.Value) != value(k) {
+			t.Errorf("CacheGet(%q) = %+v, %v", k, e, err)
+		}
 	}
 }
 
@@ -161,24 +161,24 @@ func TestPrefixEnd(t *testing.T) {
 	}
 }
 
-func TestCacheInvalidateAndOldest(t *testing.T) {
+func TestCacheInvalidateAndStats(t *testing.T) {
 	db, clock, _ := openTestDB(t)
 	ctx := t.Context()
 	base := clock.Now()
 
-	oldest, n, err := db.CacheOldest(ctx, "customer")
+	n, oldest, err := db.CacheStats(ctx, "customer", "")
 	if err != nil || !oldest.IsZero() || n != 0 {
-		t.Fatalf("CacheOldest of nothing = %v, %d, %v; want zero, 0", oldest, n, err)
+		t.Fatalf("CacheStats of nothing = %d, %v, %v; want 0, zero", n, oldest, err)
 	}
 
 	// Fetched out of order: 1002 is the oldest.
 	fetched := map[string]time.Time{"1001": base.Add(-time.Minute), "1002": base.Add(-time.Hour), "1003": base}
 	for key, at := range fetched {
-		if err := db.CachePut(ctx, "customer", key, []byte(`{}`), at); err != nil {
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.CachePut(ctx, "customer", key, []byte(`{}`), at) }); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := db.CachePut(ctx, "bill", "1001", []byte(`{}`), base.Add(-24*time.Hour)); err != nil {
+	if err := db.Write(ctx, func(tx *Tx) error { return tx.CachePut(ctx, "bill", "1001", []byte(`{}`), base.Add(-24*time.Hour)) }); err != nil {
 		t.Fatal(err)
 	}
 
@@ -200,16 +200,16 @@ func TestCacheInvalidateAndOldest(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			oldest, n, err := db.CacheOldest(ctx, "customer")
+			n, oldest, err := db.CacheStats(ctx, "customer", "")
 			if err != nil || !oldest.Equal(st.wantOldest) || n != st.wantCount {
-				t.Errorf("CacheOldest = %v, %d, %v; want %v, %d", oldest, n, err, st.wantOldest, st.wantCount)
+				t.Errorf("CacheStats = %v, %d, %v; want %v, %d", oldest, n, err, st.wantOldest, st.wantCount)
 			}
 		})
 	}
 
 	// Invalidating one kind leaves the others alone.
-	if oldest, n, err := db.CacheOldest(ctx, "bill"); err != nil || n != 1 || !oldest.Equal(base.Add(-24*time.Hour)) {
-		t.Errorf("CacheOldest(bill) = %v, %d, %v", oldest, n, err)
+	if n, oldest, err := db.CacheStats(ctx, "bill", ""); err != nil || n != 1 || !oldest.Equal(base.Add(-24*time.Hour)) {
+		t.Errorf("CacheStats(bill) = %v, %d, %v", oldest, n, err)
 	}
 	if err := db.CacheInvalidate(ctx, "", ""); err == nil {
 		t.Error("CacheInvalidate with an empty kind succeeded")
@@ -229,7 +229,7 @@ func TestCacheStatsAndKeys(t *testing.T) {
 	base := clock.Now()
 	put := func(kind, key string, at time.Time) {
 		t.Helper()
-		if err := db.CachePut(ctx, kind, key, []byte(`{}`), at); err != nil {
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.CachePut(ctx, kind, key, []byte(`{}`), at) }); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -365,17 +365,6 @@ func (db *DB) FinishPlanning(ctx context.Context, jobID int64) error {
 	})
 }
 
-// CreateJob creates a job in its own transaction; see Tx.CreateJob.
-func (db *DB) CreateJob(ctx context.Context, j Job, items []JobItem) (Job, error) {
-	var created Job
-	err := db.Write(ctx, func(tx *Tx) error {
-		var err error
-		created, err = tx.CreateJob(ctx, j, items)
-		return err
-	})
-	return created, err
-}
-
 func jobByID(ctx context.Context, q queryer, id int64) (Job, error) {
 	j, err := scanJob(q.QueryRowContext(ctx, `SELECT `+jobColumns+jobFrom+` WHERE j.id = ?`, id))
 	if err != nil {
@@ -707,12 +696,6 @@ func (tx *Tx) MarkItemSent(ctx context.Context, jobID int64, seq int) error {
 	return nil
 }
 
-// MarkItemSent records an item's intent in its own transaction; see
-// Tx.MarkItemSent.
-func (db *DB) MarkItemSent(ctx context.Context, jobID int64, seq int) error {
-	return db.Write(ctx, func(tx *Tx) error { return tx.MarkItemSent(ctx, jobID, seq) })
-}
-
 // FinishItem records an item's outcome: status ok, failed, unknown or
 // skipped, with the API error code, request id and result summary (JSON),
 // and updates the job's counters in the same transaction.
@@ -750,12 +733,6 @@ func (tx *Tx) FinishItem(ctx context.Context, jobID int64, seq int, status, code
 		return fmt.Errorf("finish item %d of job %d: %w", seq, jobID, err)
 	}
 	return nil
-}
-
-// FinishItem records an item's outcome in its own transaction; see
-// Tx.FinishItem.
-func (db *DB) FinishItem(ctx context.Context, jobID int64, seq int, status, code, requestID string, result []byte) error {
-	return db.Write(ctx, func(tx *Tx) error { return tx.FinishItem(ctx, jobID, seq, status, code, requestID, result) })
 }
 
 // jobExists returns ErrNotFound when there is no job id.

@@ -14,7 +14,7 @@ import (
 // newOwner creates a user to own jobs.
 func newOwner(t *testing.T, db *DB, name string) User {
 	t.Helper()
-	u, err := db.CreateUser(t.Context(), User{Username: name, Role: "staff"})
+	u, err := inTx(t.Context(), db, func(tx *Tx) (User, error) { return tx.CreateUser(t.Context(), User{Username: name, Role: "staff"}) })
 	if err != nil {
 		t.Fatalf("CreateUser %s: %v", name, err)
 	}
@@ -35,7 +35,9 @@ func writeItems(n int) []JobItem {
 // newJob creates a job of n items owned by owner.
 func newJob(t *testing.T, db *DB, owner User, kind string, n int) Job {
 	t.Helper()
-	j, err := db.CreateJob(t.Context(), Job{Kind: kind, OwnerID: owner.ID, Title: kind + " job"}, writeItems(n))
+	j, err := inTx(t.Context(), db, func(tx *Tx) (Job, error) {
+		return tx.CreateJob(t.Context(), Job{Kind: kind, OwnerID: owner.ID, Title: kind + " job"}, writeItems(n))
+	})
 	if err != nil {
 		t.Fatalf("CreateJob: %v", err)
 	}
@@ -89,8 +91,10 @@ func TestCreateJob(t *testing.T) {
 	clock.Advance(time.Minute)
 
 	params := []byte(`{"month":"2025-02"}`)
-	job, err := db.CreateJob(ctx, Job{Kind: "writes.apply", OwnerID: alice.ID, Title: "February credits",
-		Params: params, Status: JobDone, Done: 7}, writeItems(3))
+	job, err := inTx(ctx, db, func(tx *Tx) (Job, error) {
+		return tx.CreateJob(ctx, Job{Kind: "writes.apply", OwnerID: alice.ID, Title: "February credits",
+			Params: params, Status: JobDone, Done: 7}, writeItems(3))
+	})
 	if err != nil {
 		t.Fatalf("CreateJob: %v", err)
 	}
@@ -136,7 +140,7 @@ func TestCreateJob(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				_, err := db.CreateJob(ctx, tt.job, tt.items)
+				_, err := inTx(ctx, db, func(tx *Tx) (Job, error) { return tx.CreateJob(ctx, tt.job, tt.items) })
 				if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
 					t.Errorf("CreateJob err = %v, want %v", err, tt.wantErr)
 				}
@@ -148,7 +152,9 @@ func TestCreateJob(t *testing.T) {
 	})
 
 	t.Run("no items", func(t *testing.T) {
-		j, err := db.CreateJob(ctx, Job{Kind: "directory.refresh", OwnerID: alice.ID}, nil)
+		j, err := inTx(ctx, db, func(tx *Tx) (Job, error) {
+			return tx.CreateJob(ctx, Job{Kind: "directory.refresh", OwnerID: alice.ID}, nil)
+		})
 		if err != nil || j.Total != 0 || j.Params != nil {
 			t.Errorf("CreateJob without items = %+v, %v", j, err)
 		}
@@ -265,10 +271,10 @@ func TestJobTransitions(t *testing.T) {
 	itemsDone := func(t *testing.T) int64 {
 		id := running(t)
 		for seq := range 2 {
-			if err := db.MarkItemSent(ctx, id, seq); err != nil {
+			if err := db.Write(ctx, func(tx *Tx) error { return tx.MarkItemSent(ctx, id, seq) }); err != nil {
 				t.Fatal(err)
 			}
-			if err := db.FinishItem(ctx, id, seq, ItemOK, "", "req", []byte(`{}`)); err != nil {
+			if err := db.Write(ctx, func(tx *Tx) error { return tx.FinishItem(ctx, id, seq, ItemOK, "", "req", []byte(`{}`)) }); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -293,10 +299,14 @@ func TestJobTransitions(t *testing.T) {
 		return func(id int64) error { return db.FinishJob(ctx, id, status, "why") }
 	}
 	markSent := func(seq int) func(int64) error {
-		return func(id int64) error { return db.MarkItemSent(ctx, id, seq) }
+		return func(id int64) error {
+			return db.Write(ctx, func(tx *Tx) error { return tx.MarkItemSent(ctx, id, seq) })
+		}
 	}
 	finishItem := func(seq int, status string) func(int64) error {
-		return func(id int64) error { return db.FinishItem(ctx, id, seq, status, "", "", nil) }
+		return func(id int64) error {
+			return db.Write(ctx, func(tx *Tx) error { return tx.FinishItem(ctx, id, seq, status, "", "", nil) })
+		}
 	}
 	errAny := errors.New("any error")
 
@@ -333,7 +343,7 @@ func TestJobTransitions(t *testing.T) {
 		{"finish item as sent", running, finishItem(0, ItemSent), errAny, JobRunning},
 		{"finish missing item", running, finishItem(7, ItemOK), ErrNotFound, JobRunning},
 		{"finish item with bad result", running, func(id int64) error {
-			return db.FinishItem(ctx, id, 0, ItemOK, "", "", []byte("{"))
+			return db.Write(ctx, func(tx *Tx) error { return tx.FinishItem(ctx, id, 0, ItemOK, "", "", []byte("{")) })
 		}, errAny, JobRunning},
 		{"read item finished without intent", running, finishItem(0, ItemOK), nil, JobRunning},
 	}
@@ -403,10 +413,10 @@ func TestJobTransitions(t *testing.T) {
 
 	t.Run("unknown item reconciled after the job ended", func(t *testing.T) {
 		id := running(t)
-		if err := db.MarkItemSent(ctx, id, 0); err != nil {
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.MarkItemSent(ctx, id, 0) }); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.FinishItem(ctx, id, 0, ItemUnknown, "RequestTimeout", "req-1", nil); err != nil {
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.FinishItem(ctx, id, 0, ItemUnknown, "RequestTimeout", "req-1", nil) }); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.FinishJob(ctx, id, JobFailed, "stopped"); err != nil {
@@ -415,7 +425,7 @@ func TestJobTransitions(t *testing.T) {
 		if j := mustJob(t, db, id); j.Unknown != 1 {
 			t.Errorf("Unknown = %d, want 1", j.Unknown)
 		}
-		if err := db.FinishItem(ctx, id, 0, ItemOK, "", "req-1", []byte(`{"read":"back"}`)); err != nil {
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.FinishItem(ctx, id, 0, ItemOK, "", "req-1", []byte(`{"read":"back"}`)) }); err != nil {
 			t.Fatalf("reconcile after the job ended: %v", err)
 		}
 		if j := mustJob(t, db, id); j.Unknown != 0 || j.Done != 1 {
@@ -442,16 +452,32 @@ func TestItemLifecycle(t *testing.T) {
 		wantTries   int
 		wantCounter [3]int // done, failed, unknown
 	}{
-		{"intent", func() error { return db.MarkItemSent(ctx, job.ID, 0) }, 0, ItemSent, 1, [3]int{0, 0, 0}},
-		{"ok", func() error { return db.FinishItem(ctx, job.ID, 0, ItemOK, "", "req-0", []byte(`{"amount":"5"}`)) }, 0, ItemOK, 1, [3]int{1, 0, 0}},
-		{"intent 1", func() error { return db.MarkItemSent(ctx, job.ID, 1) }, 1, ItemSent, 1, [3]int{1, 0, 0}},
-		{"failed", func() error { return db.FinishItem(ctx, job.ID, 1, ItemFailed, "InsufficientBalance", "req-1", nil) }, 1, ItemFailed, 1, [3]int{1, 1, 0}},
-		{"intent 2", func() error { return db.MarkItemSent(ctx, job.ID, 2) }, 2, ItemSent, 1, [3]int{1, 1, 0}},
-		{"unknown", func() error { return db.FinishItem(ctx, job.ID, 2, ItemUnknown, "Timeout", "", nil) }, 2, ItemUnknown, 1, [3]int{1, 1, 1}},
-		{"still unknown after read-back", func() error { return db.FinishItem(ctx, job.ID, 2, ItemUnknown, "Timeout", "", nil) }, 2, ItemUnknown, 1, [3]int{1, 1, 1}},
-		{"re-sent after read-back said not applied", func() error { return db.MarkItemSent(ctx, job.ID, 2) }, 2, ItemSent, 2, [3]int{1, 1, 0}},
-		{"ok at last", func() error { return db.FinishItem(ctx, job.ID, 2, ItemOK, "", "req-2b", []byte(`{}`)) }, 2, ItemOK, 2, [3]int{2, 1, 0}},
-		{"skipped", func() error { return db.FinishItem(ctx, job.ID, 3, ItemSkipped, "", "", nil) }, 3, ItemSkipped, 0, [3]int{2, 1, 0}},
+		{"intent", func() error { return db.Write(ctx, func(tx *Tx) error { return tx.MarkItemSent(ctx, job.ID, 0) }) }, 0, ItemSent, 1, [3]int{0, 0, 0}},
+		{"ok", func() error {
+			return db.Write(ctx, func(tx *Tx) error {
+				return tx.FinishItem(ctx, job.ID, 0, ItemOK, "", "req-0", []byte(`{"amount":"5"}`))
+			})
+		}, 0, ItemOK, 1, [3]int{1, 0, 0}},
+		{"intent 1", func() error { return db.Write(ctx, func(tx *Tx) error { return tx.MarkItemSent(ctx, job.ID, 1) }) }, 1, ItemSent, 1, [3]int{1, 0, 0}},
+		{"failed", func() error {
+			return db.Write(ctx, func(tx *Tx) error {
+				return tx.FinishItem(ctx, job.ID, 1, ItemFailed, "InsufficientBalance", "req-1", nil)
+			})
+		}, 1, ItemFailed, 1, [3]int{1, 1, 0}},
+		{"intent 2", func() error { return db.Write(ctx, func(tx *Tx) error { return tx.MarkItemSent(ctx, job.ID, 2) }) }, 2, ItemSent, 1, [3]int{1, 1, 0}},
+		{"unknown", func() error {
+			return db.Write(ctx, func(tx *Tx) error { return tx.FinishItem(ctx, job.ID, 2, ItemUnknown, "Timeout", "", nil) })
+		}, 2, ItemUnknown, 1, [3]int{1, 1, 1}},
+		{"still unknown after read-back", func() error {
+			return db.Write(ctx, func(tx *Tx) error { return tx.FinishItem(ctx, job.ID, 2, ItemUnknown, "Timeout", "", nil) })
+		}, 2, ItemUnknown, 1, [3]int{1, 1, 1}},
+		{"re-sent after read-back said not applied", func() error { return db.Write(ctx, func(tx *Tx) error { return tx.MarkItemSent(ctx, job.ID, 2) }) }, 2, ItemSent, 2, [3]int{1, 1, 0}},
+		{"ok at last", func() error {
+			return db.Write(ctx, func(tx *Tx) error { return tx.FinishItem(ctx, job.ID, 2, ItemOK, "", "req-2b", []byte(`{}`)) })
+		}, 2, ItemOK, 2, [3]int{2, 1, 0}},
+		{"skipped", func() error {
+			return db.Write(ctx, func(tx *Tx) error { return tx.FinishItem(ctx, job.ID, 3, ItemSkipped, "", "", nil) })
+		}, 3, ItemSkipped, 0, [3]int{2, 1, 0}},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -560,13 +586,13 @@ func TestJobsResumeAfterRestart(t *testing.T) {
 	startedAt := mustJob(t, db, running.ID).StartedAt
 	// Item 0 finished; item 1's intent is committed and then the portal
 	// "crashes" during the call.
-	if err := db.MarkItemSent(ctx, running.ID, 0); err != nil {
+	if err := db.Write(ctx, func(tx *Tx) error { return tx.MarkItemSent(ctx, running.ID, 0) }); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.FinishItem(ctx, running.ID, 0, ItemOK, "", "req-0", []byte(`{}`)); err != nil {
+	if err := db.Write(ctx, func(tx *Tx) error { return tx.FinishItem(ctx, running.ID, 0, ItemOK, "", "req-0", []byte(`{}`)) }); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.MarkItemSent(ctx, running.ID, 1); err != nil {
+	if err := db.Write(ctx, func(tx *Tx) error { return tx.MarkItemSent(ctx, running.ID, 1) }); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -597,7 +623,7 @@ func TestJobsResumeAfterRestart(t *testing.T) {
 		t.Fatalf("items to reconcile = %+v, want item 1 sent once", toReconcile)
 	}
 	// The finished write is never sent again.
-	if err := db.MarkItemSent(ctx, running.ID, 0); !errors.Is(err, ErrConflict) {
+	if err := db.Write(ctx, func(tx *Tx) error { return tx.MarkItemSent(ctx, running.ID, 0) }); !errors.Is(err, ErrConflict) {
 		t.Errorf("MarkItemSent on the finished item: err = %v, want ErrConflict", err)
 	}
 
@@ -609,7 +635,7 @@ func TestJobsResumeAfterRestart(t *testing.T) {
 		t.Errorf("StartedAt after resume = %v, want the first start %v", j.StartedAt, startedAt)
 	}
 	// The read-back found nothing happened, so the item is sent again.
-	if err := db.MarkItemSent(ctx, running.ID, 1); err != nil {
+	if err := db.Write(ctx, func(tx *Tx) error { return tx.MarkItemSent(ctx, running.ID, 1) }); err != nil {
 		t.Fatal(err)
 	}
 	items, err := db.JobItems(ctx, running.ID, []string{ItemSent}, 0)
@@ -635,7 +661,7 @@ func TestFinishItemCountersUnderConcurrency(t *testing.T) {
 		wg.Go(func() {
 			for i := range perWorker {
 				seq := w + i*workers // every worker has different items
-				if err := db.MarkItemSent(ctx, job.ID, seq); err != nil {
+				if err := db.Write(ctx, func(tx *Tx) error { return tx.MarkItemSent(ctx, job.ID, seq) }); err != nil {
 					errs <- err
 					continue
 				}
@@ -714,11 +740,11 @@ func TestCancelJob(t *testing.T) {
 		}
 		// Item 0 done, items 1 and 2 in flight, item 3 not started.
 		for _, seq := range []int{0, 1, 2} {
-			if err := db.MarkItemSent(ctx, job.ID, seq); err != nil {
+			if err := db.Write(ctx, func(tx *Tx) error { return tx.MarkItemSent(ctx, job.ID, seq) }); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := db.FinishItem(ctx, job.ID, 0, ItemOK, "", "r0", nil); err != nil {
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.FinishItem(ctx, job.ID, 0, ItemOK, "", "r0", nil) }); err != nil {
 			t.Fatal(err)
 		}
 
@@ -729,12 +755,12 @@ func TestCancelJob(t *testing.T) {
 		if j.Status != JobRunning || !j.CancelRequested || !j.FinishedAt.IsZero() {
 			t.Errorf("after RequestCancel = %+v, want running with cancel requested", j)
 		}
-		err := db.MarkItemSent(ctx, job.ID, 3)
+		err := db.Write(ctx, func(tx *Tx) error { return tx.MarkItemSent(ctx, job.ID, 3) })
 		if !errors.Is(err, ErrCancelRequested) || !errors.Is(err, ErrConflict) {
 			t.Errorf("MarkItemSent after cancel: err = %v, want ErrCancelRequested (a conflict)", err)
 		}
 		// A call in flight when the cancel came still records its outcome.
-		if err := db.FinishItem(ctx, job.ID, 1, ItemOK, "", "r1", nil); err != nil {
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.FinishItem(ctx, job.ID, 1, ItemOK, "", "r1", nil) }); err != nil {
 			t.Errorf("FinishItem of an in-flight item: %v", err)
 		}
 		if err := db.RequestCancel(ctx, job.ID); err != nil {
@@ -900,7 +926,9 @@ func TestCreateOrJoinJob(t *testing.T) {
 	}
 
 	t.Run("CreateJob refuses an active scope", func(t *testing.T) {
-		_, err := db.CreateJob(ctx, Job{Kind: "bills.refresh", OwnerID: bob.ID, Scope: "2025-02"}, nil)
+		_, err := inTx(ctx, db, func(tx *Tx) (Job, error) {
+			return tx.CreateJob(ctx, Job{Kind: "bills.refresh", OwnerID: bob.ID, Scope: "2025-02"}, nil)
+		})
 		if !errors.Is(err, ErrActiveJob) || !errors.Is(err, ErrConflict) {
 			t.Errorf("err = %v, want ErrActiveJob", err)
 		}
@@ -967,7 +995,9 @@ func TestPlanningAddsItems(t *testing.T) {
 	db, clock, _ := openTestDB(t)
 	ctx := t.Context()
 	owner := newOwner(t, db, "alice")
-	job, err := db.CreateJob(ctx, Job{Kind: "directory.refresh", OwnerID: owner.ID, Scope: "all", Planning: true}, nil)
+	job, err := inTx(ctx, db, func(tx *Tx) (Job, error) {
+		return tx.CreateJob(ctx, Job{Kind: "directory.refresh", OwnerID: owner.ID, Scope: "all", Planning: true}, nil)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1025,7 +1055,7 @@ func TestPlanningAddsItems(t *testing.T) {
 
 	// Every item finished, but the job may not end done while it plans.
 	for seq := range 4 {
-		if err := db.FinishItem(ctx, job.ID, seq, ItemOK, "", "", nil); err != nil {
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.FinishItem(ctx, job.ID, seq, ItemOK, "", "", nil) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -1072,7 +1102,9 @@ func TestCountersFollowEveryTransition(t *testing.T) {
 	for i := range items {
 		items[i] = JobItem{Key: fmt.Sprint(i), Units: 10 + i}
 	}
-	job, err := db.CreateJob(ctx, Job{Kind: "writes.apply", OwnerID: owner.ID}, items)
+	job, err := inTx(ctx, db, func(tx *Tx) (Job, error) {
+		return tx.CreateJob(ctx, Job{Kind: "writes.apply", OwnerID: owner.ID}, items)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1082,9 +1114,13 @@ func TestCountersFollowEveryTransition(t *testing.T) {
 	if err := db.StartJob(ctx, job.ID); err != nil {
 		t.Fatal(err)
 	}
-	send := func(seq int) func() error { return func() error { return db.MarkItemSent(ctx, job.ID, seq) } }
+	send := func(seq int) func() error {
+		return func() error { return db.Write(ctx, func(tx *Tx) error { return tx.MarkItemSent(ctx, job.ID, seq) }) }
+	}
 	finish := func(seq int, status string) func() error {
-		return func() error { return db.FinishItem(ctx, job.ID, seq, status, "", "", nil) }
+		return func() error {
+			return db.Write(ctx, func(tx *Tx) error { return tx.FinishItem(ctx, job.ID, seq, status, "", "", nil) })
+		}
 	}
 	steps := []struct {
 		name string
@@ -1140,12 +1176,12 @@ func TestEndedJobsWithUnknown(t *testing.T) {
 		if err := db.StartJob(ctx, id); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.MarkItemSent(ctx, id, 0); err != nil {
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.MarkItemSent(ctx, id, 0) }); err != nil {
 			t.Fatal(err)
 		}
 		if status == JobDone {
 			for seq, outcome := range []string{ItemUnknown, ItemOK} {
-				if err := db.FinishItem(ctx, id, seq, outcome, "", "", nil); err != nil {
+				if err := db.Write(ctx, func(tx *Tx) error { return tx.FinishItem(ctx, id, seq, outcome, "", "", nil) }); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -1160,14 +1196,14 @@ func TestEndedJobsWithUnknown(t *testing.T) {
 	if err := db.StartJob(ctx, running); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.MarkItemSent(ctx, running, 0); err != nil {
+	if err := db.Write(ctx, func(tx *Tx) error { return tx.MarkItemSent(ctx, running, 0) }); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.FinishItem(ctx, running, 0, ItemUnknown, "", "", nil); err != nil {
+	if err := db.Write(ctx, func(tx *Tx) error { return tx.FinishItem(ctx, running, 0, ItemUnknown, "", "", nil) }); err != nil {
 		t.Fatal(err)
 	}
 	settled := ended(JobFailed)
-	if err := db.FinishItem(ctx, settled, 0, ItemOK, "", "", nil); err != nil {
+	if err := db.Write(ctx, func(tx *Tx) error { return tx.FinishItem(ctx, settled, 0, ItemOK, "", "", nil) }); err != nil {
 		t.Fatal(err)
 	}
 
@@ -1193,7 +1229,7 @@ func TestJobItemsFrom(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, seq := range []int{1, 4} {
-		if err := db.FinishItem(ctx, job.ID, seq, ItemOK, "", "", nil); err != nil {
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.FinishItem(ctx, job.ID, seq, ItemOK, "", "", nil) }); err != nil {
 			t.Fatal(err)
 		}
 	}

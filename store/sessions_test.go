@@ -10,7 +10,7 @@ import (
 func TestSessions(t *testing.T) {
 	db, clock, _ := openTestDB(t)
 	ctx := t.Context()
-	user, err := db.CreateUser(ctx, User{Username: "alice", Role: "staff"})
+	user, err := inTx(ctx, db, func(tx *Tx) (User, error) { return tx.CreateUser(ctx, User{Username: "alice", Role: "staff"}) })
 	if err != nil {
 		t.Fatal(err)
 	}

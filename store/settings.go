@@ -26,8 +26,3 @@ func (tx *Tx) SetSetting(ctx context.Context, key, value string) error {
 	}
 	return nil
 }
-
-// SetSetting stores a setting in its own transaction; see Tx.SetSetting.
-func (db *DB) SetSetting(ctx context.Context, key, value string) error {
-	return db.Write(ctx, func(tx *Tx) error { return tx.SetSetting(ctx, key, value) })
-}

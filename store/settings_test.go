@@ -22,7 +22,7 @@ func TestSettings(t *testing.T) {
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
 			if s.set != nil {
-				if err := db.SetSetting(ctx, "timezone", *s.set); err != nil {
+				if err := db.Write(ctx, func(tx *Tx) error { return tx.SetSetting(ctx, "timezone", *s.set) }); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -76,7 +76,7 @@ func TestOpenMigratesAndIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatalf("first Open: %v", err)
 	}
-	if err := db.SetSetting(ctx, "greeting", "hello"); err != nil {
+	if err := db.Write(ctx, func(tx *Tx) error { return tx.SetSetting(ctx, "greeting", "hello") }); err != nil {
 		t.Fatalf("SetSetting: %v", err)
 	}
 	if err := db.Close(); err != nil {
@@ -180,7 +180,7 @@ func TestPragmasOnPooledConnections(t *testing.T) {
 func TestUniqueViolationUsesSQLiteCode(t *testing.T) {
 	db, _, _ := openTestDB(t)
 	ctx := t.Context()
-	if _, err := db.CreateUser(ctx, User{Username: "dup", Role: "staff"}); err != nil {
+	if _, err := inTx(ctx, db, func(tx *Tx) (User, error) { return tx.CreateUser(ctx, User{Username: "dup", Role: "staff"}) }); err != nil {
 		t.Fatal(err)
 	}
 	err := db.Write(ctx, func(tx *Tx) error {
@@ -247,7 +247,7 @@ func TestWriteRollsBackAuditWithUserChange(t *testing.T) {
 			t.Errorf("user after panic: err = %v, want ErrNotFound", err)
 		}
 		// The writer connection must be usable again.
-		if err := db.SetSetting(ctx, "after", "panic"); err != nil {
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.SetSetting(ctx, "after", "panic") }); err != nil {
 			t.Errorf("write after panic: %v", err)
 		}
 	})
@@ -283,7 +283,7 @@ func TestConcurrentWritersNeverBusy(t *testing.T) {
 			if err != nil {
 				errs <- err
 			}
-			if err := db.SetSetting(ctx, fmt.Sprintf("k%d", w%5), fmt.Sprint(w)); err != nil {
+			if err := db.Write(ctx, func(tx *Tx) error { return tx.SetSetting(ctx, fmt.Sprintf("k%d", w%5), fmt.Sprint(w)) }); err != nil {
 				errs <- err
 			}
 			// Reads run alongside the writes on the read pool.
@@ -333,7 +333,7 @@ func TestOpenPathWithURICharacters(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 	defer db.Close()
-	if err := db.SetSetting(t.Context(), "k", "v"); err != nil {
+	if err := db.Write(t.Context(), func(tx *Tx) error { return tx.SetSetting(t.Context(), "k", "v") }); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(path); err != nil {

@@ -91,17 +91,6 @@ func (tx *Tx) CreateUser(ctx context.Context, u User) (User, error) {
 	return created, nil
 }
 
-// CreateUser inserts u in its own transaction; see Tx.CreateUser.
-func (db *DB) CreateUser(ctx context.Context, u User) (User, error) {
-	var created User
-	err := db.Write(ctx, func(tx *Tx) error {
-		var err error
-		created, err = tx.CreateUser(ctx, u)
-		return err
-	})
-	return created, err
-}
-
 func userByID(ctx context.Context, q queryer, id int64) (User, error) {
 	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 	if err != nil {

@@ -10,8 +10,10 @@ func TestUsers(t *testing.T) {
 	db, clock, _ := openTestDB(t)
 	ctx := t.Context()
 
-	alice, err := db.CreateUser(ctx, User{Username: "Alice", DisplayName: "Alice A.", Role: "admin",
-		PasswordHash: "hash-1", Locale: "en"})
+	alice, err := inTx(ctx, db, func(tx *Tx) (User, error) {
+		return tx.CreateUser(ctx, User{Username: "Alice", DisplayName: "Alice A.", Role: "admin",
+			PasswordHash: "hash-1", Locale: "en"})
+	})
 	if err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
@@ -37,7 +39,7 @@ func TestUsers(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				got, err := db.CreateUser(ctx, tt.user)
+				got, err := inTx(ctx, db, func(tx *Tx) (User, error) { return tx.CreateUser(ctx, tt.user) })
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("CreateUser err = %v, want %v", err, tt.wantErr)
 				}
@@ -60,7 +62,7 @@ func TestUsers(t *testing.T) {
 	})
 
 	t.Run("invalid role is not a conflict", func(t *testing.T) {
-		_, err := db.CreateUser(ctx, User{Username: "mallory", Role: "root"})
+		_, err := inTx(ctx, db, func(tx *Tx) (User, error) { return tx.CreateUser(ctx, User{Username: "mallory", Role: "root"}) })
 		if err == nil || errors.Is(err, ErrConflict) {
 			t.Errorf("CreateUser with role root: err = %v, want a non-conflict error", err)
 		}

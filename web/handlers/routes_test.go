@@ -73,7 +73,9 @@ var routeAccess = map[string]access{
 func TestEveryRouteEveryRole(t *testing.T) {
 	p := newPortal(t)
 	ctx := t.Context()
-	victim, err := p.db.CreateUser(ctx, store.User{Username: "victim", Role: "staff", PasswordHash: p.users["staff"].PasswordHash})
+	victim, err := inTx(ctx, p.db, func(tx *store.Tx) (store.User, error) {
+		return tx.CreateUser(ctx, store.User{Username: "victim", Role: "staff", PasswordHash: p.users["staff"].PasswordHash})
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
