@@ -38,8 +38,10 @@ type DirectoryEntry struct {
 	Force           int64 // 2: services suspended by the partner, 0: normal
 	Arrears         string
 	AssociationTime string
-	AccountStatus   string
+	AccountStatus   string // 0 normal, 2 suspended for arrears (or credit taken to 0)
 	AuthStatus      string
+	AuthType        int64 // -1 unknown, 0 personal, 1 company
+	HasExpense      bool
 }
 
 // DirectoryRefresh refreshes the customer directory, a page at a time. Each
@@ -150,7 +152,15 @@ func (d DirectoryRefresh) Do(ctx context.Context, c *partnerapi.Client, _ store.
 		for _, in := range infos[i] {
 			uin, _ := strconv.ParseUint(in.CustomerUin, 10, 64)
 			if e, ok := entries[uin]; ok {
-				e.AccountStatus, e.AuthStatus = in.AccountStatus, in.AuthStatus
+				e.AccountStatus, e.AuthStatus, e.AuthType, e.HasExpense = in.AccountStatus, in.AuthStatus, in.AuthType, in.HasExpense == 1
+				// QueryCustomersCredit masks the email and phone; the
+				// customer's own details carry them whole.
+				if in.Email != "" {
+					e.Email = in.Email
+				}
+				if in.Phone != "" {
+					e.Mobile = in.Phone
+				}
 			}
 		}
 	}

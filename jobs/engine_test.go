@@ -250,6 +250,11 @@ func TestReadJobsFillTheCache(t *testing.T) {
 	} else if err := json.Unmarshal(e.Value, &dirEntry); err != nil || dirEntry.AccountStatus == "" {
 		t.Fatalf("cached customer %s: %v; want account details from DescribeCustomerInfo", e.Value, err)
 	}
+	// QueryCustomersCredit masks the email, as production does; the
+	// directory keeps the whole one from DescribeCustomerInfo.
+	if !strings.Contains(cs[0].Email, "*") || dirEntry.Email == "" || strings.Contains(dirEntry.Email, "*") {
+		t.Fatalf("listed email %q, cached email %q; want the cached one whole", cs[0].Email, dirEntry.Email)
+	}
 
 	month := time.Now().UTC().Format("2006-01")
 	bills, _, err := svc.StartBillsRefresh(ctx, r.actor(), month)

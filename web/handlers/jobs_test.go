@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"resellerportal/jobs"
 	"resellerportal/partnerapi"
+	"resellerportal/partnerapi/sandbox"
 	"resellerportal/store"
 )
 
@@ -131,5 +133,39 @@ func TestAPIStatusShowsBudgets(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("QueryPartnerCredit's budget is not listed")
+	}
+}
+
+// TestNotAllowlistedWriteIsExplained: a suspension refused because Tencent
+// has not allowlisted the partner for ForceQN says so on the job's page.
+func TestNotAllowlistedWriteIsExplained(t *testing.T) {
+	p := newPortal(t)
+	if err := p.sandbox.SetAllowlisted(sandbox.AllPartners, partnerapi.ActionForceQN, false); err != nil {
+		t.Fatal(err)
+	}
+	suspend := int64(2)
+	c, err := p.app.Keys.Distributor(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.QueryCustomersCredit(t.Context(), &partnerapi.QueryCustomersCreditRequest{Page: 1, PageSize: 1})
+	if err != nil || len(list.Data) == 0 {
+		t.Fatalf("a customer: %v", err)
+	}
+	items, err := jobs.PlanWrites([]jobs.WriteIntent{{Action: partnerapi.ActionForceQN, ClientUin: list.Data[0].ClientUin, Type: &suspend}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := p.app.Engine.Submit(t.Context(), jobs.KindWrites, p.users["staff"], "", nil, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := p.waitJob(job.ID); j.Failed != 1 {
+		t.Fatalf("the refused suspension ended %s with %d failed", j.Status, j.Failed)
+	}
+	page := p.get(p.login("staff"), "/jobs/"+itoa(job.ID))
+	items2 := byTestID(t, page.Body, "job-items")
+	if len(items2) != 1 || !strings.Contains(text(items2[0]), "allowlist") {
+		t.Fatalf("the job page does not say the partner is not allowlisted for suspensions")
 	}
 }
