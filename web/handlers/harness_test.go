@@ -183,6 +183,12 @@ func (p *portal) follow(c *http.Client, r response) response {
 // byTestID finds the elements carrying data-testid=id.
 func byTestID(t *testing.T, body, id string) []*html.Node {
 	t.Helper()
+	return find(t, body, func(n *html.Node) bool { return attr(n, "data-testid") == id })
+}
+
+// find returns the elements of body for which match is true.
+func find(t *testing.T, body string, match func(*html.Node) bool) []*html.Node {
+	t.Helper()
 	doc, err := html.Parse(strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -190,12 +196,8 @@ func byTestID(t *testing.T, body, id string) []*html.Node {
 	var out []*html.Node
 	var walk func(*html.Node)
 	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode {
-			for _, a := range n.Attr {
-				if a.Key == "data-testid" && a.Val == id {
-					out = append(out, n)
-				}
-			}
+		if n.Type == html.ElementNode && match(n) {
+			out = append(out, n)
 		}
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
 			walk(c)
@@ -203,6 +205,31 @@ func byTestID(t *testing.T, body, id string) []*html.Node {
 	}
 	walk(doc)
 	return out
+}
+
+// attr returns an element's attribute, or "".
+func attr(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+// byTag finds the elements with a tag.
+func byTag(t *testing.T, body, tag string) []*html.Node {
+	t.Helper()
+	return find(t, body, func(n *html.Node) bool { return n.Data == tag })
+}
+
+// inputValue is the value of the form field with a name, or "".
+func inputValue(t *testing.T, body, name string) string {
+	t.Helper()
+	for _, n := range find(t, body, func(n *html.Node) bool { return n.Data == "input" && attr(n, "name") == name }) {
+		return attr(n, "value")
+	}
+	return ""
 }
 
 // text returns the text inside a node.

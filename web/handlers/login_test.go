@@ -170,7 +170,7 @@ func TestDashboardShowsSandboxFiguresAndProblems(t *testing.T) {
 	p.advance(2 * time.Minute) // the figures are stale now
 	resp = p.get(c, "/dashboard/cards")
 	problems := byTestID(t, resp.Body, "api-problem")
-	if resp.StatusCode != http.StatusOK || len(problems) != 1 || !strings.Contains(resp.Body, `class="request-id"`) {
+	if resp.StatusCode != http.StatusOK || len(problems) != 1 || len(byTestID(t, resp.Body, "api-request-id")) != 1 {
 		t.Fatalf("the API failure is not shown in plain words with its RequestId: %s", resp.Body)
 	}
 	if strings.Contains(resp.Body, "AuthFailure.SignatureFailure:") {
@@ -195,7 +195,7 @@ func TestErrorPagesAndHeaders(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound || len(byTestID(t, resp.Body, "error-404")) != 1 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	if !strings.Contains(resp.Body, "request-id") {
+	if len(byTestID(t, resp.Body, "request-id")) != 1 {
 		t.Fatal("the 404 page shows no request id")
 	}
 	csp := resp.Header.Get("Content-Security-Policy")
@@ -214,11 +214,11 @@ func TestLanguageFromBrowserAndChoice(t *testing.T) {
 	c := p.browser()
 	req, _ := http.NewRequest(http.MethodGet, p.ts.URL+"/login", nil)
 	req.Header.Set("Accept-Language", "zh-CN,zh;q=0.9,en;q=0.5")
-	if body := p.do(c, req).Body; !strings.Contains(body, `<html lang="zh-CN"`) {
+	if html := byTag(t, p.do(c, req).Body, "html"); len(html) != 1 || attr(html[0], "lang") != "zh-CN" {
 		t.Fatal("Accept-Language zh-CN did not give a Chinese page")
 	}
 	p.post(c, "/language", url.Values{"lang": {"en"}})
-	if body := p.do(c, req).Body; !strings.Contains(body, `<html lang="en"`) {
+	if html := byTag(t, p.do(c, req).Body, "html"); len(html) != 1 || attr(html[0], "lang") != "en" {
 		t.Fatal("the chosen language did not override Accept-Language")
 	}
 	if r := p.post(c, "/language", url.Values{"lang": {"klingon"}}); r.StatusCode != http.StatusBadRequest {
