@@ -19,7 +19,7 @@ func queryCustomersCredit(w *World, c Caller, req *partnerapi.QueryCustomersCred
 		return nil, err
 	}
 	filter := strings.TrimSpace(req.Filter)
-	match := func(*customer) bool { return true }
+	var match func(*customer) bool // nil: every customer
 	if filter != "" || req.FilterType != "" {
 		lower := strings.ToLower(filter)
 		switch req.FilterType {
@@ -37,26 +37,24 @@ func queryCustomersCredit(w *World, c Caller, req *partnerapi.QueryCustomersCred
 			return nil, errorf("InvalidParameterValue", "FilterType must be one of ClientUin, Name, Remark or Email, got %q.", req.FilterType)
 		}
 	}
-	var desc bool
+	matched := p.byBindDesc
 	switch strings.ToLower(req.Order) {
 	case "", "desc":
-		desc = true
 	case "asc":
+		matched = p.byBind
 	default:
 		return nil, errorf("InvalidParameterValue", "Order must be asc or desc, got %q.", req.Order)
 	}
-	matched := make([]*customer, 0, 64)
-	for _, uin := range p.customers {
-		if cu := w.customers[uin]; match(cu) {
-			matched = append(matched, cu)
+	if match != nil {
+		// Filtering keeps the order: the matches of a sorted list are sorted.
+		all := matched
+		matched = make([]*customer, 0, 64)
+		for _, cu := range all {
+			if match(cu) {
+				matched = append(matched, cu)
+			}
 		}
 	}
-	slices.SortStableFunc(matched, func(a, b *customer) int {
-		if desc {
-			return b.bindTime.Compare(a.bindTime)
-		}
-		return a.bindTime.Compare(b.bindTime)
-	})
 	now := w.clock()
 	lo, hi := pageRange(len(matched), req.Page, req.PageSize, 10)
 	out := make([]partnerapi.QueryCustomersCreditData, 0, hi-lo)
@@ -157,17 +155,6 @@ func describeCustomerInfo(w *World, c Caller, req *partnerapi.DescribeCustomerIn
 		out = append(out, d)
 	}
 	return &partnerapi.DescribeCustomerInfoResponse{Data: out}, nil
-}
-
-// hasExpense reports whether a customer has any bill, newest month first.
-func (w *World) hasExpense(cu *customer, now time.Time) bool {
-	first := max(earliestBillMonth, monthIndex(cu.bindTime))
-	for m := monthIndex(now); m >= first; m-- {
-		if len(w.visibleRows(cu, m, now)) > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 func describeCustomerUin(w *World, c Caller, req *partnerapi.DescribeCustomerUinRequest) (*partnerapi.DescribeCustomerUinResponse, error) {

@@ -118,7 +118,7 @@ func approveClientApply(w *World, c Caller, req *partnerapi.ApproveClientApplyRe
 		w.customers[cu.uin] = cu
 		w.emails[strings.ToLower(cu.email)] = true
 		w.phoneUses[cu.countryCode+" "+cu.mobile]++
-		p.customers = append(p.customers, cu.uin)
+		p.bindCustomer(cu)
 		w.markBound(a, now)
 	}
 	return &partnerapi.ApproveClientApplyResponse{}, nil
@@ -289,7 +289,7 @@ func createAccount(w *World, c Caller, req *partnerapi.CreateAccountRequest) (*p
 	w.customers[cu.uin] = cu
 	w.emails[lowerMail] = true
 	w.phoneUses[cc+" "+phone]++
-	p.customers = append(p.customers, cu.uin)
+	p.bindCustomer(cu)
 	return &partnerapi.CreateAccountResponse{Uin: strconv.FormatUint(cu.uin, 10), Reason: "success"}, nil
 }
 

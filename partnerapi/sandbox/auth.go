@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"resellerportal/partnerapi"
@@ -126,7 +127,8 @@ func (s *Server) authenticate(r *http.Request, body []byte) (Caller, *apiError) 
 	if !signedHeadersCover(auth.SignedHeaders) {
 		return Caller{}, errorf("AuthFailure.SignatureFailure", "SignedHeaders must include content-type and host.")
 	}
-	if !signatureMatches(r, body, auth, tsHeader, secretKey) {
+	key := s.keys.get(secretKey, auth.Date, auth.Service)
+	if !signatureMatches(r, body, auth, tsHeader, key) {
 		return Caller{}, errorf("AuthFailure.SignatureFailure",
 			"The provided credentials could not be validated: the signature does not match. Check the SecretKey and how the request is signed.")
 	}
@@ -153,12 +155,11 @@ func signedHeadersCover(names []string) bool {
 // host: the Go SDK signs the Host header as sent, port included, while the
 // Node.js SDK signs the host name without the port; on the real service,
 // always on port 443, the two are the same.
-func signatureMatches(r *http.Request, body []byte, auth authorization, timestamp, secretKey string) bool {
+func signatureMatches(r *http.Request, body []byte, auth authorization, timestamp string, key []byte) bool {
 	payloadHash := sha256Hex(body)
 	if r.Header.Get("X-TC-Content-SHA256") == unsignedPayload {
 		payloadHash = sha256Hex([]byte(unsignedPayload))
 	}
-	key := signingKey(secretKey, auth.Date, auth.Service)
 	given := []byte(auth.Signature)
 	ok := false
 	tried := map[string]bool{}
@@ -229,6 +230,34 @@ func signature(key []byte, timestamp string, auth authorization, canonical strin
 	stringToSign := signAlgorithm + "\n" + timestamp + "\n" +
 		auth.Date + "/" + auth.Service + "/" + scopeTerminator + "\n" + sha256Hex([]byte(canonical))
 	return hex.EncodeToString(hmacSHA256(key, stringToSign))
+}
+
+// signingKeys remembers the signing keys derived lately: a key serves every
+// request of its credential for a day, and deriving it takes three HMACs.
+type signingKeys struct {
+	mu   sync.Mutex
+	keys map[signingScope][]byte
+}
+
+type signingScope struct{ secretKey, date, service string }
+
+// maxSigningKeys bounds the cache; it starts over when full.
+const maxSigningKeys = 1024
+
+// get returns signingKey(secretKey, date, service), derived once.
+func (c *signingKeys) get(secretKey, date, service string) []byte {
+	scope := signingScope{secretKey, date, service}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if k, ok := c.keys[scope]; ok {
+		return k
+	}
+	if c.keys == nil || len(c.keys) >= maxSigningKeys {
+		c.keys = make(map[signingScope][]byte)
+	}
+	k := signingKey(secretKey, date, service)
+	c.keys[scope] = k
+	return k
 }
 
 func signingKey(secretKey, date, service string) []byte {

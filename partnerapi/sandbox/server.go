@@ -13,6 +13,8 @@ import (
 	"mime"
 	"net/http"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,6 +57,7 @@ type Server struct {
 	mux     *http.ServeMux
 	limiter *rateLimiter
 	faults  *faultSet
+	keys    signingKeys // signing keys derived lately
 
 	mu     sync.Mutex
 	counts map[string]int // API requests per action that passed authentication
@@ -379,17 +382,130 @@ func errorBody(requestID string, e *apiError) []byte {
 	return b
 }
 
-// successBody encodes the World's response object with the RequestId set.
+// successBody encodes the World's response object with the RequestId set:
+// {"Response":{...}} with the object's members in sorted order, as encoding
+// a map of them would, its own RequestId replaced.
 func successBody(requestID string, resp any) ([]byte, error) {
 	raw, err := json.Marshal(resp)
 	if err != nil {
 		return nil, err
 	}
-	members := map[string]json.RawMessage{}
+	var members []member
 	if !bytes.Equal(raw, []byte("null")) {
-		if err := json.Unmarshal(raw, &members); err != nil {
-			return nil, fmt.Errorf("response of type %T is not a JSON object: %w", resp, err)
+		var ok bool
+		if members, ok = splitObject(raw); !ok {
+			return successBodyByMap(requestID, raw, resp)
 		}
+	}
+	id, _ := json.Marshal(requestID)
+	members = slices.DeleteFunc(members, func(m member) bool { return m.key == "RequestId" })
+	members = append(members, member{key: "RequestId", value: id})
+	slices.SortFunc(members, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	size := len(`{"Response":{}}`)
+	for _, m := range members {
+		size += len(m.key) + len(m.value) + 4
+	}
+	out := make([]byte, 0, size)
+	out = append(out, `{"Response":{`...)
+	for i, m := range members {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, '"')
+		out = append(out, m.key...)
+		out = append(out, '"', ':')
+		out = append(out, m.value...)
+	}
+	return append(out, '}', '}'), nil
+}
+
+// member is one member of a JSON object: its key (without quotes) and its
+// encoded value.
+type member struct {
+	key   string
+	value []byte
+}
+
+// splitObject splits an object encoded by encoding/json (compact, valid)
+// into its members. It reports false for anything else, and for keys with
+// escapes, which would need decoding to sort as encoding/json sorts them.
+func splitObject(b []byte) ([]member, bool) {
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		return nil, false
+	}
+	var out []member
+	i := 1
+	if b[i] == '}' {
+		return out, i == len(b)-1
+	}
+	for {
+		// The key: a string without escapes.
+		if b[i] != '"' {
+			return nil, false
+		}
+		end := bytes.IndexByte(b[i+1:], '"')
+		if end < 0 {
+			return nil, false
+		}
+		key := b[i+1 : i+1+end]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			return nil, false
+		}
+		i += end + 2
+		if i >= len(b) || b[i] != ':' {
+			return nil, false
+		}
+		i++
+		// The value: up to the comma or brace that closes it at depth 0.
+		start, depth := i, 0
+	value:
+		for ; i < len(b); i++ {
+			switch c := b[i]; {
+			case c == '"':
+				// Skip the string: to the next quote not escaped by an odd
+				// run of backslashes.
+				for {
+					q := bytes.IndexByte(b[i+1:], '"')
+					if q < 0 {
+						return nil, false
+					}
+					i += q + 1
+					k := i - 1
+					for b[k] == '\\' {
+						k--
+					}
+					if (i-1-k)%2 == 0 {
+						break
+					}
+				}
+			case c == '{' || c == '[':
+				depth++
+			case c == '}' || c == ']':
+				if depth == 0 {
+					break value
+				}
+				depth--
+			case c == ',' && depth == 0:
+				break value
+			}
+		}
+		if i >= len(b) || i == start {
+			return nil, false
+		}
+		out = append(out, member{key: string(key), value: b[start:i]})
+		if b[i] == '}' {
+			return out, i == len(b)-1
+		}
+		i++ // the comma
+	}
+}
+
+// successBodyByMap is successBody the general way, for an encoding
+// splitObject does not take apart.
+func successBodyByMap(requestID string, raw []byte, resp any) ([]byte, error) {
+	members := map[string]json.RawMessage{}
+	if err := json.Unmarshal(raw, &members); err != nil {
+		return nil, fmt.Errorf("response of type %T is not a JSON object: %w", resp, err)
 	}
 	if members == nil {
 		members = map[string]json.RawMessage{}

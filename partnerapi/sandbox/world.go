@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -59,7 +60,9 @@ type OutboxMessage struct {
 // each (customer, month) is derived on demand from the seed. A World is safe
 // for concurrent use.
 type World struct {
-	mu      sync.Mutex
+	// mu guards the World: read-only actions (readActions) hold it shared,
+	// so they run in parallel; everything else holds it exclusively.
+	mu      sync.RWMutex
 	seed    int64
 	now     func() time.Time
 	rng     *rand.Rand // runtime randomness: codes, tokens; seeded, so runs repeat
@@ -113,6 +116,12 @@ type partner struct {
 	allocated    decimal.Decimal // credit given to customers (and, for the distributor, pools)
 	voucherQuota decimal.Decimal
 	customers    []uint64 // in association order, oldest first
+	// byBind and byBindDesc hold the same customers in QueryCustomersCredit's
+	// orders, by binding time oldest and newest first, customers bound at
+	// the same time in association order: kept sorted as customers are bound
+	// instead of sorting on every page. Only bindCustomer and indexByBind
+	// change them.
+	byBind, byBindDesc []*customer
 
 	notAllowlisted map[string]bool // allowlisted actions this partner may not call
 }
@@ -139,6 +148,15 @@ type customer struct {
 	credit     decimal.Decimal
 	history    []allocation
 	vouchers   []*voucher
+
+	// expense caches firstExpense: the time (Unix seconds) of the first bill
+	// row at or after binding when > 0; when < 0, -(m+1) for "no such row in
+	// any month up to m"; 0 when not worked out yet. It never goes stale:
+	// what fixes the bill plan (the seed, the UIN, the binding time, the
+	// spend, the credential and whether there are vouchers) does not change
+	// once the customer exists. Atomic, because read-only actions run in
+	// parallel.
+	expense atomic.Int64
 }
 
 // allocation is one credit allocation record.
@@ -276,15 +294,15 @@ func NewWorld(opts WorldOptions) (*World, error) {
 // Credentials returns the demo credentials: the distributor first, then the
 // second-level resellers, then the customers.
 func (w *World) Credentials() []Credential {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.mu.RLock()
+	defer w.mu.RUnlock()
 	return slices.Clone(w.credentials)
 }
 
 // LookupSecret returns the caller behind a SecretId and its secret key.
 func (w *World) LookupSecret(secretId string) (Caller, string, bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.mu.RLock()
+	defer w.mu.RUnlock()
 	i, ok := w.secrets[secretId]
 	if !ok {
 		return Caller{}, "", false
@@ -302,8 +320,8 @@ func (w *World) LookupSecret(secretId string) (Caller, string, bool) {
 
 // Outbox returns the messages sent so far, newest last.
 func (w *World) Outbox() []OutboxMessage {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.mu.RLock()
+	defer w.mu.RUnlock()
 	return slices.Clone(w.outbox)
 }
 
@@ -318,8 +336,13 @@ func (w *World) Call(c Caller, action string, body json.RawMessage) (resp any, e
 	if len(body) == 0 {
 		body = json.RawMessage("{}")
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	if readActions[action] {
+		w.mu.RLock()
+		defer w.mu.RUnlock()
+	} else {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+	}
 	if err := w.checkAllowlist(c, action); err != nil {
 		return nil, err
 	}
@@ -412,6 +435,48 @@ func actionTable() map[string]actionFunc {
 	}
 }
 
+// readActions are the actions whose handlers change nothing in the World
+// (the bill cache and the per-customer caches guard themselves), so that
+// World.Call runs them under the shared lock, in parallel. An action not
+// listed here runs alone. The download-URL actions are reads for the API but
+// record the file they offer, so they are not listed.
+var readActions = map[string]bool{
+	partnerapi.ActionDescribeBillDetail:                     true,
+	partnerapi.ActionDescribeBillSummary:                    true,
+	partnerapi.ActionDescribeBillSummaryByPayMode:           true,
+	partnerapi.ActionDescribeBillSummaryByProduct:           true,
+	partnerapi.ActionDescribeBillSummaryByRegion:            true,
+	partnerapi.ActionDescribeCustomerBillDetail:             true,
+	partnerapi.ActionDescribeCustomerBillDetailByDay:        true,
+	partnerapi.ActionDescribeCustomerBillSummary:            true,
+	partnerapi.ActionDescribeCustomerInfo:                   true,
+	partnerapi.ActionDescribeCustomerOwnCostExplorerFilter:  true,
+	partnerapi.ActionDescribeCustomerOwnCostExplorerSummary: true,
+	partnerapi.ActionDescribeCustomerOwnVoucherList:         true,
+	partnerapi.ActionDescribeCustomerOwnVoucherUsageDetails: true,
+	partnerapi.ActionDescribeCustomerUin:                    true,
+	partnerapi.ActionDescribeCustomerVoucherList:            true,
+	partnerapi.ActionDescribeCustomerVoucherUsageDetails:    true,
+	partnerapi.ActionGetCountryCodes:                        true,
+	partnerapi.ActionGetTradeConfigList:                     true,
+	partnerapi.ActionQueryAccountVerificationStatus:         true,
+	partnerapi.ActionQueryCreditAllocationHistory:           true,
+	partnerapi.ActionQueryCreditByUinList:                   true,
+	partnerapi.ActionQueryCustomerBillingQuota:              true,
+	partnerapi.ActionQueryCustomersCredit:                   true,
+	partnerapi.ActionQueryDirectCustomersCredit:             true,
+	partnerapi.ActionQueryInvitationInfo:                    true,
+	partnerapi.ActionQueryPartnerCredit:                     true,
+	partnerapi.ActionQueryPendingClientsV2:                  true,
+	partnerapi.ActionQueryPendingSubAgentsV2:                true,
+	partnerapi.ActionQueryPolicyProductListByCode:           true,
+	partnerapi.ActionQuerySubAgentsDetailV2:                 true,
+	partnerapi.ActionQueryT1IndirectCustomersDetail:         true,
+	partnerapi.ActionQueryVoucherAmountByUin:                true,
+	partnerapi.ActionQueryVoucherListByUin:                  true,
+	partnerapi.ActionQueryVoucherPool:                       true,
+}
+
 // apiZone is the time zone of the times the API answers (UTC+08:00).
 var apiZone = time.FixedZone("UTC+8", 8*3600)
 
@@ -425,7 +490,33 @@ func apiTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(apiZone).Format(apiTimeLayout)
+	t = t.In(apiZone)
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.Format(apiTimeLayout)
+	}
+	// What Format(apiTimeLayout) writes, without parsing the layout: it is
+	// on every row of every page.
+	hour, minute, sec := t.Clock()
+	var b [len(apiTimeLayout)]byte
+	put := func(at, v, digits int) {
+		for i := at + digits - 1; i >= at; i-- {
+			b[i] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, year, 4)
+	b[4] = '-'
+	put(5, int(month), 2)
+	b[7] = '-'
+	put(8, day, 2)
+	b[10] = ' '
+	put(11, hour, 2)
+	b[13] = ':'
+	put(14, minute, 2)
+	b[16] = ':'
+	put(17, sec, 2)
+	return string(b[:])
 }
 
 // clock returns the current time from the injected clock.
@@ -469,6 +560,38 @@ func (w *World) self(c Caller) (*customer, error) {
 		return nil, errorf("UnauthorizedOperation.UinNoAuth", "The caller %d is not an end customer and cannot call this action.", c.Uin)
 	}
 	return cu, nil
+}
+
+// bindCustomer adds a newly bound customer to the partner's customers, last
+// in association order, and to both binding-time orders, after the
+// customers bound at the same time.
+func (p *partner) bindCustomer(cu *customer) {
+	p.customers = append(p.customers, cu.uin)
+	i, _ := slices.BinarySearchFunc(p.byBind, cu.bindTime, func(e *customer, t time.Time) int {
+		if e.bindTime.After(t) {
+			return 1
+		}
+		return -1
+	})
+	p.byBind = slices.Insert(p.byBind, i, cu)
+	j, _ := slices.BinarySearchFunc(p.byBindDesc, cu.bindTime, func(e *customer, t time.Time) int {
+		if e.bindTime.Before(t) {
+			return 1
+		}
+		return -1
+	})
+	p.byBindDesc = slices.Insert(p.byBindDesc, j, cu)
+}
+
+// indexByBind builds the partner's binding-time orders from its customers.
+func (p *partner) indexByBind(customers map[uint64]*customer) {
+	p.byBind = make([]*customer, len(p.customers))
+	for i, uin := range p.customers {
+		p.byBind[i] = customers[uin]
+	}
+	p.byBindDesc = slices.Clone(p.byBind)
+	slices.SortStableFunc(p.byBind, func(a, b *customer) int { return a.bindTime.Compare(b.bindTime) })
+	slices.SortStableFunc(p.byBindDesc, func(a, b *customer) int { return b.bindTime.Compare(a.bindTime) })
 }
 
 // send records a message in the outbox.

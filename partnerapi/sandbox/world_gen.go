@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -107,6 +108,10 @@ func (w *World) generate(directCustomers int, now time.Time) {
 				w.addCredential(keys, partnerapi.RoleCustomer, cu.uin, cu.name)
 			}
 		}
+	}
+
+	for _, p := range w.partners {
+		p.indexByBind(w.customers)
 	}
 
 	// Pending applications.
@@ -395,10 +400,15 @@ type planRow struct {
 	voucher int64 // voucher deduction in 1e-8 USD
 }
 
+// maxPlanRows bounds the rows of a customer's month.
+const maxPlanRows = 200
+
 // monthPlan derives the times and amounts of a customer's bill rows in a
 // month, before filtering by binding time and the clock. It is cheap, so
-// credit can use it for thousands of customers.
-func (w *World) monthPlan(cu *customer, m int) []planRow {
+// credit can use it for thousands of customers: it appends to buf[:0], and
+// a caller that keeps the plan no longer than the call passes a buffer of
+// maxPlanRows on its stack.
+func (w *World) monthPlan(cu *customer, m int, buf []planRow) []planRow {
 	if cu.spend <= 0 {
 		return nil
 	}
@@ -410,15 +420,15 @@ func (w *World) monthPlan(cu *customer, m int) []planRow {
 	length := monthStart(m+1).Unix() - start
 	factor := 0.75 + 0.5*r.Float64()
 	total := int64(float64(cu.spend) * factor * 1e6) // cents -> 1e-8 USD
-	n := min(200, 10+r.IntN(50)+r.IntN(1+int(cu.spend)/2000))
+	n := min(maxPlanRows, 10+r.IntN(50)+r.IntN(1+int(cu.spend)/2000))
 	hasVouchers := len(cu.vouchers) > 0
-	rows := make([]planRow, n)
-	weights := make([]int64, n)
+	rows := slices.Grow(buf[:0], n)[:n]
 	var sum int64
 	for i := range rows {
-		weights[i] = 1 + r.Int64N(1000)
-		sum += weights[i]
-		rows[i].at = start + r.Int64N(length)
+		// units holds the row's weight until the total is shared out.
+		weight := 1 + r.Int64N(1000)
+		sum += weight
+		rows[i] = planRow{units: weight, at: start + r.Int64N(length)}
 		if hasVouchers && r.IntN(12) == 0 {
 			rows[i].voucher = int64(10 + r.IntN(91)) // percent, resolved below
 		}
@@ -427,7 +437,8 @@ func (w *World) monthPlan(cu *customer, m int) []planRow {
 		rows[0].at = start + 300 + r.Int64N(600) // every month has usage from its first hour
 	}
 	for i := range rows {
-		rows[i].units = max(1, total/sum*weights[i]+total%sum*weights[i]/sum)
+		weight := rows[i].units
+		rows[i].units = max(1, total/sum*weight+total%sum*weight/sum)
 		rows[i].voucher = rows[i].units * rows[i].voucher / 100
 	}
 	return rows
@@ -462,30 +473,39 @@ type billKey struct {
 }
 
 // billCache keeps recently built months of rows; it is bounded and simply
-// starts over when full.
+// starts over when full. It has its own lock because read-only actions,
+// which fill it, run in parallel under the World's shared lock.
 type billCache struct {
+	mu   sync.Mutex
 	rows map[billKey][]billRow
 }
 
 const billCacheSize = 256
 
-// monthRows returns every row of a customer's month, unfiltered.
+// monthRows returns every row of a customer's month, unfiltered. The slice
+// is shared: callers must not modify it.
 func (w *World) monthRows(cu *customer, m int) []billRow {
 	key := billKey{cu.uin, m}
-	if rows, ok := w.bills.rows[key]; ok {
+	w.bills.mu.Lock()
+	rows, ok := w.bills.rows[key]
+	w.bills.mu.Unlock()
+	if ok {
 		return rows
 	}
-	plan := w.monthPlan(cu, m)
-	rows := make([]billRow, len(plan))
+	var buf [maxPlanRows]planRow
+	plan := w.monthPlan(cu, m, buf[:0])
+	rows = make([]billRow, len(plan))
 	prof := w.profile(cu)
 	for i, p := range plan {
 		rows[i] = w.buildRow(cu, m, i, p, prof)
 	}
 	slices.SortStableFunc(rows, func(a, b billRow) int { return a.at.Compare(b.at) })
+	w.bills.mu.Lock()
 	if len(w.bills.rows) >= billCacheSize {
 		clear(w.bills.rows)
 	}
 	w.bills.rows[key] = rows
+	w.bills.mu.Unlock()
 	return rows
 }
 
@@ -624,7 +644,8 @@ func (w *World) monthTotal(cu *customer, m int, now time.Time) decimal.Decimal {
 	}
 	var units int64
 	bind, at := cu.bindTime.Unix(), now.Unix()
-	for _, p := range w.monthPlan(cu, m) {
+	var buf [maxPlanRows]planRow
+	for _, p := range w.monthPlan(cu, m, buf[:0]) {
 		if p.at >= bind && p.at <= at {
 			units += p.units - p.voucher
 		}
@@ -640,4 +661,50 @@ func (w *World) remaining(cu *customer, now time.Time) decimal.Decimal {
 		return decimal.Zero
 	}
 	return r
+}
+
+// hasExpense reports whether a customer has any bill row at now: whether
+// visibleRows would show a row in some month, without building the rows.
+func (w *World) hasExpense(cu *customer, now time.Time) bool {
+	at, ok := w.firstExpense(cu, monthIndex(now))
+	return ok && at <= now.Unix()
+}
+
+// firstExpense returns the time (Unix seconds) of the customer's first bill
+// row that visibleRows shows once the clock has passed it: the earliest
+// planned row at or after binding, in a month from June 2022 on. It looks
+// no further than month through; ok is false when there is none up to it.
+// The answer is cached in the customer (see customer.expense).
+func (w *World) firstExpense(cu *customer, through int) (at int64, ok bool) {
+	state := cu.expense.Load()
+	if state > 0 {
+		return state, true
+	}
+	from := max(earliestBillMonth, monthIndex(cu.bindTime))
+	if state < 0 {
+		from = max(from, int(-state)) // no row in the months before -state
+	}
+	if from > through {
+		return 0, false
+	}
+	// Rows fall on whole seconds: the first at or after the binding time.
+	bind := cu.bindTime.Unix()
+	if cu.bindTime.Nanosecond() > 0 {
+		bind++
+	}
+	var buf [maxPlanRows]planRow
+	for m := from; m <= through; m++ {
+		first := int64(math.MaxInt64)
+		for _, p := range w.monthPlan(cu, m, buf[:0]) {
+			if p.at >= bind && p.at < first {
+				first = p.at
+			}
+		}
+		if first != math.MaxInt64 {
+			cu.expense.CompareAndSwap(state, first)
+			return first, true
+		}
+	}
+	cu.expense.CompareAndSwap(state, -int64(through+1))
+	return 0, false
 }
