@@ -122,6 +122,19 @@ func (l *Log) Read(ctx context.Context, actor Actor, f store.AuditFilter, after 
 	return p, nil
 }
 
+// Entry returns one row of the log, for the page that shows everything it
+// recorded.
+func (l *Log) Entry(ctx context.Context, actor Actor, id int64) (store.AuditEntry, error) {
+	if !actor.Can(auth.ViewAudit) {
+		return store.AuditEntry{}, errForbidden
+	}
+	e, err := l.db.AuditEntryByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.AuditEntry{}, apperr.New(apperr.NotFound, "", "error.not_found").Because(err)
+	}
+	return e, err
+}
+
 func pick(ok bool, id int64) int64 {
 	if ok {
 		return id

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +116,37 @@ func TestReadPagesAndExport(t *testing.T) {
 	}
 	if _, err := log.Export(ctx, staff, store.AuditFilter{}, &buf); apperr.KindOf(err) != apperr.Forbidden {
 		t.Fatalf("staff exported the log: %v", err)
+	}
+}
+
+// TestEveryRecordedActionIsKnown: the actions the code records are the ones
+// the audit page can name and filter by.
+func TestEveryRecordedActionIsKnown(t *testing.T) {
+	known := map[string]bool{}
+	for _, a := range Actions() {
+		known[a] = true
+	}
+	re := regexp.MustCompile(`(?:Entry\(|Action:\s*|action\s*:?= )"([A-Za-z_.]+)"`)
+	for _, dir := range []string{"../users", "../keyring", "../audit", "../jobs", "../web/handlers"} {
+		files, _ := filepath.Glob(dir + "/*.go")
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+				if !known[m[1]] {
+					t.Errorf("%s records action %q, which audit.Actions does not list", f, m[1])
+				}
+			}
+		}
+	}
+	for _, a := range []string{"AllocateCustomerCredit", "ForceQN", "ModifyClientRemark"} {
+		if !known[a] {
+			t.Errorf("the write %s is not a known action", a)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"resellerportal/apicache"
@@ -51,6 +52,8 @@ const (
 	msgFinished  = "jobs.finished"
 	msgBadMonth  = "jobs.bad_month"
 	msgBadLimit  = "jobs.bad_limit"
+	// msgNothingLeft: a job whose rest is asked for skipped nothing.
+	msgNothingLeft = "jobs.nothing_left"
 )
 
 // monthLayout is how a bill month is written; recentMonths is how many
@@ -244,6 +247,75 @@ func (s *Service) Cancel(ctx context.Context, actor audit.Actor, id int64) error
 	}
 	s.engine.stopJob(id)
 	return nil
+}
+
+// RunRest starts a job of the same kind, scope and parameters for the items
+// a cancelled job skipped — the rest of its work — or joins the one already
+// active for that scope. It needs the permission to start jobs, and a job
+// the actor may see.
+func (s *Service) RunRest(ctx context.Context, actor audit.Actor, id int64) (store.Job, bool, error) {
+	if err := s.mayStart(actor); err != nil {
+		return store.Job{}, false, err
+	}
+	j, err := s.db.JobByID(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.Job{}, false, notFound(id, err)
+	case err != nil:
+		return store.Job{}, false, fmt.Errorf("job %d: %w", id, err)
+	case !sees(actor, j):
+		return store.Job{}, false, notFound(id, errors.New("someone else's"))
+	}
+	skipped, err := s.db.JobItems(ctx, id, []string{store.ItemSkipped}, 0)
+	if err != nil {
+		return store.Job{}, false, fmt.Errorf("job %d: %w", id, err)
+	}
+	if len(skipped) == 0 {
+		return store.Job{}, false, apperr.New(apperr.Conflict, "", msgNothingLeft).Because(fmt.Errorf("job %d skipped nothing", id))
+	}
+	items := make([]store.JobItem, len(skipped))
+	for i, it := range skipped {
+		items[i] = store.JobItem{Key: it.Key, Payload: it.Payload, Units: it.Units}
+	}
+	// A refresh's rest shares its scope (the month): running it twice only
+	// reads twice. The rest of a writes job is taken once, ever: a second
+	// click must not send the same writes again.
+	scope := j.Scope
+	if scope == "" {
+		scope = "rest:" + strconv.FormatInt(id, 10)
+	}
+	var (
+		job    store.Job
+		joined bool
+	)
+	err = s.db.WriteDetached(ctx, func(tx *store.Tx) error {
+		if strings.HasPrefix(scope, "rest:") {
+			prev, err := tx.LatestJob(ctx, j.Kind, scope)
+			if err == nil {
+				job, joined = prev, true
+				return nil
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		var err error
+		job, joined, err = tx.CreateOrJoinJob(ctx, store.Job{Kind: j.Kind, OwnerID: actor.UserID, Title: j.Title, Params: j.Params, Scope: scope}, items)
+		if err != nil || joined {
+			return err
+		}
+		_, err = tx.AppendAudit(ctx, actor.Entry("job.submit", 0, map[string]string{
+			"job": strconv.FormatInt(job.ID, 10), "kind": j.Kind, "scope": j.Scope, "rest_of": strconv.FormatInt(id, 10),
+			"items": strconv.Itoa(len(items))}))
+		return err
+	})
+	if err != nil {
+		return store.Job{}, false, fmt.Errorf("run the rest of job %d: %w", id, err)
+	}
+	if !joined {
+		s.engine.poke()
+	}
+	return job, joined, nil
 }
 
 // Job returns a job the actor may see, with the items needing attention.

@@ -563,3 +563,58 @@ func TestProgressOf(t *testing.T) {
 		})
 	}
 }
+
+func TestRunRest(t *testing.T) {
+	r := newRig(t)
+	p := r.people()
+	ctx := t.Context()
+	svc := jobs.NewService(r.db, r.engine(), nil)
+	j, err := inTx(ctx, r.db, func(tx *store.Tx) (store.Job, error) {
+		return tx.CreateJob(ctx, store.Job{Kind: jobs.KindWrites, OwnerID: p["olga"].ID},
+			[]store.JobItem{{Key: "1", Payload: []byte(`{"n":1}`)}, {Key: "2", Payload: []byte(`{"n":2}`)}, {Key: "3", Payload: []byte(`{"n":3}`)}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.db.StartJob(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.db.Write(ctx, func(tx *store.Tx) error { return tx.FinishItem(ctx, j.ID, 0, store.ItemOK, "", "", nil) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.RunRest(ctx, p.actor("olga"), j.ID); err == nil {
+		// Nothing is skipped while the job runs.
+		t.Fatal("the rest of a running job was started")
+	}
+	if err := r.db.RequestCancel(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.db.FinishJob(ctx, j.ID, store.JobCancelled, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = svc.RunRest(ctx, p.actor("fay"), j.ID)
+	wantAppErr(t, err, apperr.Forbidden, "", "")
+	_, _, err = svc.RunRest(ctx, p.actor("bob"), j.ID)
+	wantAppErr(t, err, apperr.NotFound, "", "")
+
+	rest, joined, err := svc.RunRest(ctx, p.actor("olga"), j.ID)
+	if err != nil || joined || rest.Total != 2 || rest.Kind != jobs.KindWrites {
+		t.Fatalf("the rest: %+v, joined %v, %v; want a new writes job of the 2 skipped items", rest, joined, err)
+	}
+	items, err := r.db.JobItems(ctx, rest.ID, nil, 0)
+	if err != nil || len(items) != 2 || string(items[0].Payload) != `{"n":2}` || string(items[1].Payload) != `{"n":3}` {
+		t.Fatalf("the rest's items: %+v, %v", items, err)
+	}
+	// The rest of a writes job is taken once: a second click, even after
+	// the rest has ended, sends nothing again.
+	if err := r.db.FinishJob(ctx, rest.ID, store.JobCancelled, ""); err != nil {
+		t.Fatal(err)
+	}
+	again, joined, err := svc.RunRest(ctx, p.actor("olga"), j.ID)
+	if err != nil || !joined || again.ID != rest.ID {
+		t.Fatalf("a second rest: %+v, joined %v, %v; want the first", again.ID, joined, err)
+	}
+	// A job that skipped nothing has no rest.
+	_, _, err = svc.RunRest(ctx, p.actor("olga"), rest.ID+1000)
+	wantAppErr(t, err, apperr.NotFound, "", "")
+}

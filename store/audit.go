@@ -308,6 +308,15 @@ func (db *DB) QueryAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, bool
 	return entries, more, nil
 }
 
+// AuditEntryByID returns one audit row, or ErrNotFound.
+func (db *DB) AuditEntryByID(ctx context.Context, id int64) (AuditEntry, error) {
+	e, err := scanAudit(db.read.QueryRowContext(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE id = ?`, id))
+	if err != nil {
+		return AuditEntry{}, fmt.Errorf("audit row %d: %w", id, notFound(err))
+	}
+	return e, nil
+}
+
 // CountAudit counts the entries matching f, stopping at upTo: a page says
 // "more than 1,000" rather than counting a large log on every view.
 func (db *DB) CountAudit(ctx context.Context, f AuditFilter, upTo int) (int, error) {
@@ -402,7 +411,7 @@ func auditLinkProblem(e AuditEntry, prevID int64, prevHash string) (string, erro
 }
 
 // auditCSVHeader names the columns ExportAuditCSV writes.
-var auditCSVHeader = []string{"id", "time", "actor", "actor_role", "on_behalf_of", "target_uin", "action",
+var auditCSVHeader = []string{"id", "time_utc", "actor", "actor_role", "on_behalf_of", "target_uin", "action",
 	"params", "outcome", "code", "request_id", "client_addr", "hash"}
 
 // ExportAuditCSV writes the entries f selects (its page position aside),

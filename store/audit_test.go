@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -411,7 +412,7 @@ func TestExportAuditCSV(t *testing.T) {
 		}
 		want := map[string]string{
 			"id":           "2",
-			"time":         stored[1].Time.Format(time.RFC3339Nano),
+			"time_utc":     stored[1].Time.Format(time.RFC3339Nano),
 			"actor":        "'=HYPERLINK(\"http://evil\")",
 			"actor_role":   "staff",
 			"on_behalf_of": "77",
@@ -426,7 +427,7 @@ func TestExportAuditCSV(t *testing.T) {
 		}
 		for col, w := range want {
 			got := row[col]
-			if col == "time" {
+			if col == "time_utc" {
 				parsed, err := time.Parse(time.RFC3339Nano, got)
 				if err != nil || !parsed.Equal(stored[1].Time) {
 					t.Errorf("time = %q, want %v", got, stored[1].Time)
@@ -457,5 +458,17 @@ func TestCSVCell(t *testing.T) {
 				t.Errorf("csvCell(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestAuditEntryByID(t *testing.T) {
+	db, clock, _ := openTestDB(t)
+	entries := appendAudits(t, db, clock, 3)
+	got, err := db.AuditEntryByID(t.Context(), entries[1].ID)
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(entries[1]) {
+		t.Fatalf("AuditEntryByID = %+v, %v; want %+v", got, err, entries[1])
+	}
+	if _, err := db.AuditEntryByID(t.Context(), 999); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a missing row: %v", err)
 	}
 }

@@ -308,6 +308,17 @@ func (db *DB) ActiveJob(ctx context.Context, kind, scope string) (Job, error) {
 	return activeJob(ctx, db.read, kind, scope)
 }
 
+// LatestJob returns the newest job of a kind and a non-empty scope,
+// whatever its status, or ErrNotFound when there is none.
+func (tx *Tx) LatestJob(ctx context.Context, kind, scope string) (Job, error) {
+	j, err := scanJob(tx.tx.QueryRowContext(ctx, `SELECT `+jobColumns+jobFrom+`
+		WHERE j.kind = ? AND j.scope = ? AND j.scope <> '' ORDER BY j.id DESC LIMIT 1`, kind, scope))
+	if err != nil {
+		return Job{}, fmt.Errorf("latest %s job for %q: %w", kind, scope, notFound(err))
+	}
+	return j, nil
+}
+
 // AddJobItems appends a batch of items to a job that is still planning
 // (Seq continuing from its Total) and records cursor, where planning resumes
 // after a restart, in the same transaction. ErrConflict when the job is not

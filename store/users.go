@@ -11,22 +11,26 @@ import (
 
 // User is a portal login.
 type User struct {
-	ID                int64
-	Username          string
-	DisplayName       string
-	Role              string // "admin", "staff", "finance" or "subagent"
-	PasswordHash      string
-	SubagentUin       uint64    // the second-level reseller a subagent acts for; 0 = none
-	ExpiresAt         time.Time // zero = never
-	Disabled          bool
-	Locale            string // "" = from the browser
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
-	PasswordChangedAt time.Time
+	ID           int64
+	Username     string
+	DisplayName  string
+	Role         string // "admin", "staff", "finance" or "subagent"
+	PasswordHash string
+	SubagentUin  uint64    // the second-level reseller a subagent acts for; 0 = none
+	ExpiresAt    time.Time // zero = never
+	Disabled     bool
+	Locale       string // "" = from the browser
+	TimeZone     string // IANA name; "" = the browser's, else UTC
+	// MustChangePassword: the user signed in with a one-time password and
+	// must choose their own before anything else.
+	MustChangePassword bool
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	PasswordChangedAt  time.Time
 }
 
 const userColumns = `id, username, display_name, role, password_hash, subagent_uin, expires_at,
-	disabled, locale, created_at, updated_at, password_changed_at`
+	disabled, locale, time_zone, must_change_password, created_at, updated_at, password_changed_at`
 
 // usernameKey is the case-folded form uniqueness and lookups use.
 func usernameKey(username string) string { return strings.ToLower(username) }
@@ -39,7 +43,7 @@ func scanUser(row rowScanner) (User, error) {
 		created, updated, pwChange string
 	)
 	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.PasswordHash, &uin, &expires,
-		&u.Disabled, &u.Locale, &created, &updated, &pwChange); err != nil {
+		&u.Disabled, &u.Locale, &u.TimeZone, &u.MustChangePassword, &created, &updated, &pwChange); err != nil {
 		return User{}, err
 	}
 	u.SubagentUin = uint64(uin)
@@ -76,11 +80,11 @@ func (tx *Tx) CreateUser(ctx context.Context, u User) (User, error) {
 	now := formatTime(tx.stamp())
 	row := tx.tx.QueryRowContext(ctx, `
 		INSERT INTO users (username, username_key, display_name, role, password_hash, subagent_uin,
-			expires_at, disabled, locale, created_at, updated_at, password_changed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			expires_at, disabled, locale, time_zone, must_change_password, created_at, updated_at, password_changed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING `+userColumns,
 		u.Username, usernameKey(u.Username), u.DisplayName, u.Role, u.PasswordHash, int64(u.SubagentUin),
-		formatNullTime(u.ExpiresAt), u.Disabled, u.Locale, now, now, now)
+		formatNullTime(u.ExpiresAt), u.Disabled, u.Locale, u.TimeZone, u.MustChangePassword, now, now, now)
 	created, err := scanUser(row)
 	if isUniqueViolation(err) {
 		return User{}, fmt.Errorf("create user %q: %w", u.Username, ErrConflict)
@@ -182,14 +186,27 @@ func (tx *Tx) SetLocale(ctx context.Context, id int64, locale string) error {
 	return affectedOne(res, fmt.Sprintf("set locale of user %d", id))
 }
 
+// SetTimeZone sets the user's time zone ("" follows the browser), or
+// returns ErrNotFound; nothing else of the user changes.
+func (tx *Tx) SetTimeZone(ctx context.Context, id int64, zone string) error {
+	tx.identity = true
+	res, err := tx.tx.ExecContext(ctx, `UPDATE users SET time_zone = ?, updated_at = ? WHERE id = ?`,
+		zone, formatTime(tx.stamp()), id)
+	if err != nil {
+		return fmt.Errorf("set time zone of user %d: %w", id, err)
+	}
+	return affectedOne(res, fmt.Sprintf("set time zone of user %d", id))
+}
+
 // SetPassword replaces the password hash of user id and records when, or
-// returns ErrNotFound.
-func (tx *Tx) SetPassword(ctx context.Context, id int64, hash string) error {
+// returns ErrNotFound. oneTime marks a password given by someone else, which
+// the user must change at their next sign-in.
+func (tx *Tx) SetPassword(ctx context.Context, id int64, hash string, oneTime bool) error {
 	tx.identity = true
 	now := formatTime(tx.stamp())
 	res, err := tx.tx.ExecContext(ctx,
-		`UPDATE users SET password_hash = ?, password_changed_at = ?, updated_at = ? WHERE id = ?`,
-		hash, now, now, id)
+		`UPDATE users SET password_hash = ?, must_change_password = ?, password_changed_at = ?, updated_at = ? WHERE id = ?`,
+		hash, oneTime, now, now, id)
 	if err != nil {
 		return fmt.Errorf("set password of user %d: %w", id, err)
 	}

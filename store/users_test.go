@@ -170,7 +170,7 @@ func TestUsers(t *testing.T) {
 
 	t.Run("set password", func(t *testing.T) {
 		clock.Advance(time.Minute)
-		if err := db.Write(ctx, func(tx *Tx) error { return tx.SetPassword(ctx, alice.ID, "hash-2") }); err != nil {
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.SetPassword(ctx, alice.ID, "hash-2", true) }); err != nil {
 			t.Fatal(err)
 		}
 		got, err := db.UserByID(ctx, alice.ID)
@@ -180,7 +180,7 @@ func TestUsers(t *testing.T) {
 		if got.PasswordHash != "hash-2" || !got.PasswordChangedAt.Equal(clock.Now()) {
 			t.Errorf("after SetPassword: hash %q changed %v", got.PasswordHash, got.PasswordChangedAt)
 		}
-		if err := db.Write(ctx, func(tx *Tx) error { return tx.SetPassword(ctx, 9999, "x") }); !errors.Is(err, ErrNotFound) {
+		if err := db.Write(ctx, func(tx *Tx) error { return tx.SetPassword(ctx, 9999, "x", false) }); !errors.Is(err, ErrNotFound) {
 			t.Errorf("SetPassword(9999) err = %v, want ErrNotFound", err)
 		}
 	})

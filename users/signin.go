@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	// Time zone names must work wherever the portal runs, tzdata or not.
+	_ "time/tzdata"
 
 	"resellerportal/apperr"
 	"resellerportal/audit"
@@ -24,6 +26,7 @@ var (
 	errMismatch       = apperr.InvalidField("confirm", "account.mismatch")
 	errWeakPassword   = apperr.InvalidField("new", "account.weak_password")
 	errBadLanguage    = apperr.InvalidField("lang", "error.bad_request")
+	errBadTimeZone    = apperr.InvalidField("time_zone", "account.bad_time_zone")
 	errThrottledLogin = apperr.New(apperr.Throttled, "", "login.throttled")
 )
 
@@ -188,7 +191,7 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, actor audit.Actor, curr
 		return err
 	}
 	return s.db.WriteDetached(ctx, func(tx *store.Tx) error {
-		if err := tx.SetPassword(ctx, u.ID, hash); err != nil {
+		if err := tx.SetPassword(ctx, u.ID, hash, false); err != nil {
 			return err
 		}
 		if _, err := tx.DeleteUserSessions(ctx, u.ID, keepSession); err != nil {
@@ -197,6 +200,34 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, actor audit.Actor, curr
 		_, err := tx.AppendAudit(ctx, actor.Entry("password.change", 0, map[string]string{"user": u.Username}))
 		return err
 	})
+}
+
+// maxTimeZoneLength bounds a time zone name.
+const maxTimeZoneLength = 64
+
+// TimeZone returns the location of a time zone name: "" or a name Go does
+// not know (a hostile cookie, an old name) is UTC.
+func TimeZone(name string) *time.Location {
+	if name == "" || len(name) > maxTimeZoneLength {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// SetTimeZone records the actor's time zone, an IANA name such as
+// "Asia/Shanghai" ("" follows the browser); only that field changes.
+func (s *Service) SetTimeZone(ctx context.Context, actor audit.Actor, zone string) error {
+	zone = strings.TrimSpace(zone)
+	if zone != "" {
+		if _, err := time.LoadLocation(zone); err != nil || len(zone) > maxTimeZoneLength || zone == "Local" {
+			return errBadTimeZone
+		}
+	}
+	return s.db.WriteDetached(ctx, func(tx *store.Tx) error { return tx.SetTimeZone(ctx, actor.UserID, zone) })
 }
 
 // SetLanguage records the actor's language; only that field changes.

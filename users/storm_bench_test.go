@@ -62,7 +62,7 @@ func BenchmarkSignInStorm(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := db.Write(b.Context(), func(tx *store.Tx) error { return tx.SetPassword(b.Context(), u.ID, hash) }); err != nil {
+		if err := db.Write(b.Context(), func(tx *store.Tx) error { return tx.SetPassword(b.Context(), u.ID, hash, false) }); err != nil {
 			b.Fatal(err)
 		}
 		passwords[u.Username] = pw

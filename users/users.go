@@ -222,7 +222,7 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, in Input) (stor
 	if err != nil {
 		return store.User{}, "", fmt.Errorf("create user %q: %w", u.Username, err)
 	}
-	u.PasswordHash = hash
+	u.PasswordHash, u.MustChangePassword = hash, true
 	var created store.User
 	err = s.db.WriteDetached(ctx, func(tx *store.Tx) error {
 		var err error
@@ -320,7 +320,7 @@ func (s *Service) ResetPassword(ctx context.Context, actor audit.Actor, id int64
 		keep = ""
 	}
 	err = s.db.WriteDetached(ctx, func(tx *store.Tx) error {
-		if err := tx.SetPassword(ctx, u.ID, hash); err != nil {
+		if err := tx.SetPassword(ctx, u.ID, hash, true); err != nil {
 			return err
 		}
 		if _, err := tx.DeleteUserSessions(ctx, u.ID, keep); err != nil {
@@ -414,7 +414,7 @@ func (s *Service) EndSession(ctx context.Context, actor audit.Actor, ownerID int
 // administrator yet (users added at the command line before the first start
 // do not count), with password or, when it is empty, a random one that it
 // returns to be printed once. created says whether it made one.
-func (s *Service) EnsureFirstAdmin(ctx context.Context, password, displayName string) (created bool, generated string, err error) {
+func (s *Service) EnsureFirstAdmin(ctx context.Context, password string) (created bool, generated string, err error) {
 	list, err := s.db.ListUsers(ctx)
 	if err != nil {
 		return false, "", err
@@ -437,7 +437,11 @@ func (s *Service) EnsureFirstAdmin(ctx context.Context, password, displayName st
 		return false, "", err
 	}
 	err = s.db.WriteDetached(ctx, func(tx *store.Tx) error {
-		u, err := tx.CreateUser(ctx, store.User{Username: "admin", DisplayName: displayName, Role: string(auth.RoleAdmin), PasswordHash: hash})
+		// A printed password is a one-time one; a password the operator
+		// chose (PORTAL_ADMIN_PASSWORD) is theirs already.
+		// No display name: pages name the first admin in the reader's language.
+		u, err := tx.CreateUser(ctx, store.User{Username: "admin", Role: string(auth.RoleAdmin),
+			PasswordHash: hash, MustChangePassword: generated != ""})
 		if err != nil {
 			return err
 		}

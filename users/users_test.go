@@ -66,7 +66,7 @@ func newEnv(t *testing.T) *env {
 	}
 	e.svc = New(Options{DB: db, Hasher: auth.NewHasher(auth.HasherOptions{Cost: auth.TestCost}),
 		Resellers: PartnerResellers{Clients: distributor{client}}, Now: clk.now})
-	created, _, err := e.svc.EnsureFirstAdmin(ctx, "", "Administrator")
+	created, _, err := e.svc.EnsureFirstAdmin(ctx, "")
 	if err != nil || !created {
 		t.Fatalf("first admin: %v %v", created, err)
 	}
@@ -294,3 +294,54 @@ func equalMaps(a, b map[string]string) bool {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+func TestOneTimePasswordsMustBeChanged(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	u, password, err := e.svc.Create(ctx, e.admin, Input{Username: "sam", Role: "staff"})
+	if err != nil || !u.MustChangePassword {
+		t.Fatalf("a new user need not change the one-time password: %v", err)
+	}
+	sam := audit.UserActor(u, "10.0.0.5")
+	if err := e.svc.ChangeOwnPassword(ctx, sam, password, "sams-own-password-1", "sams-own-password-1", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.db.UserByID(ctx, u.ID); got.MustChangePassword {
+		t.Fatal("choosing a password did not clear the flag")
+	}
+	if _, err := e.svc.ResetPassword(ctx, e.admin, u.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.db.UserByID(ctx, u.ID); !got.MustChangePassword {
+		t.Fatal("a reset password need not be changed")
+	}
+	if admin, _ := e.db.UserByUsername(ctx, "admin"); !admin.MustChangePassword {
+		t.Fatal("the first admin's printed password need not be changed")
+	}
+}
+
+func TestTimeZone(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	for _, tc := range []struct {
+		zone string
+		ok   bool
+	}{
+		{"Asia/Shanghai", true},
+		{"", true},
+		{"Mars/Olympus_Mons", false},
+		{"Local", false},
+		{strings.Repeat("A", 200), false},
+	} {
+		err := e.svc.SetTimeZone(ctx, e.admin, tc.zone)
+		if (err == nil) != tc.ok {
+			t.Errorf("SetTimeZone(%.20q) = %v, want ok %v", tc.zone, err, tc.ok)
+		}
+	}
+	if u, _ := e.db.UserByID(ctx, e.admin.UserID); u.TimeZone != "" {
+		t.Fatalf("time zone %q after the last good choice (\"\")", u.TimeZone)
+	}
+	if TimeZone("Asia/Shanghai").String() != "Asia/Shanghai" || TimeZone("nonsense") != time.UTC || TimeZone("") != time.UTC {
+		t.Fatal("TimeZone does not fall back to UTC")
+	}
+}

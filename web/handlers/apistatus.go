@@ -11,7 +11,7 @@ import (
 // apiStatusView lists every action's budget for each credential in use,
 // idle ones included, so an admin sees the whole budget.
 func (h *Handlers) apiStatusView(r *http.Request) (templates.APIStatus, error) {
-	v := templates.APIStatus{Endpoint: h.keys.Host(), Sandbox: h.keys.Target() == keyring.Sandbox, AsOf: formatTimeSeconds(h.now())}
+	v := templates.APIStatus{Endpoint: h.keys.Host(), Sandbox: h.keys.Target() == keyring.Sandbox, AsOf: formatTimeSeconds(r.Context(), h.now())}
 	ids, err := h.keys.InUse(r.Context())
 	if err != nil {
 		return v, err

@@ -1,12 +1,16 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/go-chi/chi/v5"
 
 	"resellerportal/audit"
 	"resellerportal/auth"
@@ -19,7 +23,16 @@ func auditQuery(r *http.Request) (audit.Filter, templates.AuditFilter) {
 	q := r.URL.Query()
 	f := audit.Filter{From: q.Get("from"), To: q.Get("to"), Actor: q.Get("actor"), Action: q.Get("action"), Customer: q.Get("customer")}
 	return f, templates.AuditFilter{From: f.From, To: f.To, Actor: strings.TrimSpace(f.Actor), Action: strings.TrimSpace(f.Action),
-		Customer: strings.TrimSpace(f.Customer)}
+		Customer: strings.TrimSpace(f.Customer), Actions: actionOptions()}
+}
+
+// actionOptions are the audit filter's choices: every known action, named.
+func actionOptions() []templates.Option {
+	out := []templates.Option{{Value: "", LabelID: "audit.any_action"}}
+	for _, a := range audit.Actions() {
+		out = append(out, templates.Option{Value: a, LabelID: "auditaction." + a})
+	}
+	return out
 }
 
 func (h *Handlers) auditPage(w http.ResponseWriter, r *http.Request) {
@@ -28,9 +41,7 @@ func (h *Handlers) auditPage(w http.ResponseWriter, r *http.Request) {
 	v := templates.Audit{Filter: form, CanExport: principal(ctx).Can(auth.Export)}
 	filter, err := in.Parse()
 	if err != nil {
-		for _, msg := range fieldMessages(ctx, err) {
-			v.Filter.Error = msg
-		}
+		v.Filter.Errors = fieldMessages(ctx, err)
 		h.render(w, r, http.StatusUnprocessableEntity, templates.AuditPage(h.page(w, r, "audit.title"), v))
 		return
 	}
@@ -44,7 +55,7 @@ func (h *Handlers) auditPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Count, v.Capped = page.Count, page.Capped
 	for _, e := range page.Entries {
-		v.Rows = append(v.Rows, auditRow(e))
+		v.Rows = append(v.Rows, auditRow(ctx, e))
 	}
 	q.Del("after")
 	q.Del("dir")
@@ -56,6 +67,18 @@ func (h *Handlers) auditPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v.CSVURL = "/audit.csv?" + q.Encode()
 	h.render(w, r, http.StatusOK, templates.AuditPage(h.page(w, r, "audit.title"), v))
+}
+
+// auditEntryPage shows everything one row recorded.
+func (h *Handlers) auditEntryPage(w http.ResponseWriter, r *http.Request) {
+	id, _ := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	e, err := h.audit.Entry(r.Context(), actor(r), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v := templates.AuditEntryView{Row: auditRow(r.Context(), e), Hash: e.Hash, PrevHash: e.PrevHash}
+	h.render(w, r, http.StatusOK, templates.AuditEntryPage(h.page(w, r, "audit.entry"), v))
 }
 
 // pageURL is the audit page continuing from a row, towards older rows or
@@ -72,21 +95,49 @@ func pageURL(q url.Values, after int64, dir string) string {
 	return "/audit?" + p.Encode()
 }
 
-func auditRow(e store.AuditEntry) templates.AuditRow {
-	keys := make([]string, 0, len(e.Params))
-	for k := range e.Params {
-		keys = append(keys, k)
+// translated is a message when the catalogue has it, else fallback.
+func translated(ctx context.Context, id, fallback string) string {
+	if s := tr(ctx, id); s != id {
+		return s
 	}
-	sort.Strings(keys)
-	var params []string
-	for _, k := range keys {
-		params = append(params, k+"="+e.Params[k])
+	return fallback
+}
+
+// auditRow tells an audit entry in words: the action as a phrase, the
+// parameters as labelled values, a role only when there is one.
+func auditRow(ctx context.Context, e store.AuditEntry) templates.AuditRow {
+	row := templates.AuditRow{
+		ID: e.ID, Time: formatTimeSeconds(ctx, e.Time), Actor: e.Actor, OnBehalfOf: formatUin(e.OnBehalfOf),
+		Action: translated(ctx, "auditaction."+e.Action, e.Action), ActionCode: e.Action, Customer: formatUin(e.TargetUin),
+		Outcome: e.Outcome, Code: e.Code, RequestID: e.RequestId, ClientAddr: e.ClientAddr,
 	}
-	return templates.AuditRow{
-		ID: e.ID, Time: e.Time.UTC().Format("2006-01-02 15:04:05 UTC"), Actor: e.Actor, Role: e.ActorRole,
-		OnBehalfOf: formatUin(e.OnBehalfOf), Action: e.Action, Target: formatUin(e.TargetUin),
-		Params: strings.Join(params, ", "), Outcome: e.Outcome, Code: e.Code, RequestID: e.RequestId, ClientAddr: e.ClientAddr,
+	if e.ActorRole != "" {
+		row.Role = translated(ctx, "role."+e.ActorRole, e.ActorRole)
 	}
+	for _, k := range slices.Sorted(maps.Keys(e.Params)) {
+		row.Details = append(row.Details, templates.AuditDetail{
+			Label: translated(ctx, "auditparam."+k, k),
+			Value: auditValue(ctx, k, e.Params[k]),
+		})
+	}
+	return row
+}
+
+// auditValue shows a recorded value in words where it is a code.
+func auditValue(ctx context.Context, key, value string) string {
+	switch key {
+	case "role":
+		return translated(ctx, "role."+value, value)
+	case "kind":
+		return translated(ctx, "auditkind."+value, value)
+	case "target", "from":
+		return translated(ctx, "audittarget."+value, value)
+	case "phase":
+		return translated(ctx, "auditphase."+value, value)
+	case "action":
+		return translated(ctx, "auditaction."+value, value)
+	}
+	return value
 }
 
 // auditCSV downloads exactly the rows the page's filters select; the

@@ -30,7 +30,7 @@ func (h *Handlers) renderCredentials(w http.ResponseWriter, r *http.Request, sta
 		hasDistributor = hasDistributor || c.Kind == store.CredentialDistributor
 		v.Rows = append(v.Rows, templates.CredentialRow{
 			ID: c.ID, Kind: c.Kind, SubagentUin: formatUin(c.SubagentUin), Label: c.Label,
-			SecretID: partnerapi.MaskSecretID(c.SecretId), Updated: formatTime(c.UpdatedAt),
+			SecretID: partnerapi.MaskSecretID(c.SecretId), Updated: formatTime(r.Context(), c.UpdatedAt),
 		})
 	}
 	if id := h.keys.FallbackSecretID(); !hasDistributor && id != "" {

@@ -75,7 +75,7 @@ func (h *Handlers) dashboardView(r *http.Request, mode dashboard.Mode) (template
 		seen(f.PendingResellers.FetchedAt, f.PendingResellers.Pending)
 	}
 	if !oldest.IsZero() {
-		d.AsOf = formatTimeSeconds(oldest)
+		d.AsOf = formatTimeSeconds(ctx, oldest)
 		d.Age = formatAge(ctx, f.Now.Sub(oldest))
 	}
 	return d, nil

@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,22 +31,57 @@ func formatUSD(a partnerapi.Amount) string {
 	return out
 }
 
-// formatTime shows a time in UTC to the minute, the same for every viewer,
-// which keeps audit figures comparable across offices.
-func formatTime(t time.Time) string {
+// formatTime shows a time to the minute in the reader's time zone, with the
+// zone named by its offset ("2026-11-30 17:05 UTC+8").
+func formatTime(ctx context.Context, t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format("2006-01-02 15:04 UTC")
+	t = t.In(zoneOf(ctx))
+	return t.Format("2006-01-02 15:04") + " " + zoneLabel(t)
 }
 
-// formatTimeSeconds shows a time in UTC to the second, so a refresh
-// visibly changes it.
-func formatTimeSeconds(t time.Time) string {
+// formatTimeSeconds is formatTime to the second, so a refresh visibly
+// changes it.
+func formatTimeSeconds(ctx context.Context, t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	t = t.In(zoneOf(ctx))
+	return t.Format("2006-01-02 15:04:05") + " " + zoneLabel(t)
+}
+
+// zoneLabel names a time's zone by its offset from UTC: "UTC", "UTC+8",
+// "UTC-3:30". Offsets are unambiguous where abbreviations ("CST") are not.
+func zoneLabel(t time.Time) string {
+	_, off := t.Zone()
+	if off == 0 {
+		return "UTC"
+	}
+	sign := "+"
+	if off < 0 {
+		sign, off = "-", -off
+	}
+	label := "UTC" + sign + strconv.Itoa(off/3600)
+	if m := off % 3600 / 60; m != 0 {
+		label += fmt.Sprintf(":%02d", m)
+	}
+	return label
+}
+
+type zoneKey struct{}
+
+// withZone records the reader's time zone for formatTime.
+func withZone(ctx context.Context, loc *time.Location) context.Context {
+	return context.WithValue(ctx, zoneKey{}, loc)
+}
+
+// zoneOf is the reader's time zone; UTC when none is known.
+func zoneOf(ctx context.Context) *time.Location {
+	if loc, ok := ctx.Value(zoneKey{}).(*time.Location); ok && loc != nil {
+		return loc
+	}
+	return time.UTC
 }
 
 // formatAge says how long ago something was, in the reader's language.

@@ -38,6 +38,7 @@ type signIns interface {
 type accounts interface {
 	ChangeOwnPassword(ctx context.Context, actor audit.Actor, current, next, confirm, keepSession string) error
 	SetLanguage(ctx context.Context, actor audit.Actor, lang string, known func(string) bool) error
+	SetTimeZone(ctx context.Context, actor audit.Actor, zone string) error
 	Sessions(ctx context.Context, actor audit.Actor, ownerID int64) ([]store.Session, error)
 	EndSession(ctx context.Context, actor audit.Actor, ownerID int64, sessionID string) error
 }
@@ -76,6 +77,7 @@ type KeyService interface {
 // AuditLog is what the audit page needs.
 type AuditLog interface {
 	Read(ctx context.Context, actor audit.Actor, f store.AuditFilter, after int64, newer bool) (audit.Page, error)
+	Entry(ctx context.Context, actor audit.Actor, id int64) (store.AuditEntry, error)
 	Export(ctx context.Context, actor audit.Actor, f store.AuditFilter, w io.Writer) (int, error)
 }
 
@@ -89,6 +91,7 @@ type JobService interface {
 	StartDirectoryRefresh(ctx context.Context, actor audit.Actor) (store.Job, bool, error)
 	StartBillsRefresh(ctx context.Context, actor audit.Actor, month string) (store.Job, bool, error)
 	Cancel(ctx context.Context, actor audit.Actor, id int64) error
+	RunRest(ctx context.Context, actor audit.Actor, id int64) (store.Job, bool, error)
 	Job(ctx context.Context, actor audit.Actor, id int64) (jobs.JobDetail, error)
 	List(ctx context.Context, actor audit.Actor, limit int) ([]jobs.JobView, error)
 	CacheStatus(ctx context.Context, month string) (jobs.CacheStatus, error)

@@ -113,7 +113,7 @@ func (p *portal) setPassword(u store.User, password string) {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	if err := p.db.Write(p.t.Context(), func(tx *store.Tx) error { return tx.SetPassword(p.t.Context(), u.ID, hash) }); err != nil {
+	if err := p.db.Write(p.t.Context(), func(tx *store.Tx) error { return tx.SetPassword(p.t.Context(), u.ID, hash, false) }); err != nil {
 		p.t.Fatal(err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/go-chi/chi/v5"
@@ -12,6 +13,7 @@ import (
 	"resellerportal/auth"
 	"resellerportal/jobs"
 	"resellerportal/partnerapi"
+	"resellerportal/store"
 	"resellerportal/web/templates"
 )
 
@@ -58,8 +60,10 @@ func (h *Handlers) jobsView(r *http.Request) (templates.Jobs, error) {
 	if err != nil {
 		return v, err
 	}
-	v.Directory = templates.CacheStatus{Count: st.Directory.Count, AsOf: formatTime(st.Directory.Oldest), Stale: st.Directory.Count > 0 && st.Directory.Stale}
-	v.Bills = templates.CacheStatus{Count: st.Bills.Count, Total: st.Bills.Of, AsOf: formatTime(st.Bills.Oldest), Stale: st.Bills.Count > 0 && st.Bills.Stale}
+	v.Directory = templates.CacheStatus{Count: st.Directory.Count, AsOf: formatTime(ctx, st.Directory.Oldest),
+		Stale: st.Directory.Count > 0 && st.Directory.Stale, Refreshing: st.Directory.Refreshing}
+	v.Bills = templates.CacheStatus{Count: st.Bills.Count, Total: st.Bills.Of, AsOf: formatTime(ctx, st.Bills.Oldest),
+		Stale: st.Bills.Count > 0 && st.Bills.Stale, Refreshing: st.Bills.Refreshing}
 	return v, nil
 }
 
@@ -87,12 +91,26 @@ func jobTitle(ctx context.Context, j jobs.JobView) string {
 	return j.Title
 }
 
-// jobRow formats a job with its progress, rate and time left.
+// jobRow formats a job with its progress, rate and time left, counted in
+// what a person counts (customers, writes).
 func (h *Handlers) jobRow(ctx context.Context, j jobs.JobView) templates.JobRow {
+	p := principal(ctx)
 	row := templates.JobRow{
 		ID: j.ID, Title: jobTitle(ctx, j), Kind: j.Kind, Owner: j.Owner, Status: j.Status, Total: j.Progress.Total,
-		Done: j.Progress.Done, Failed: j.Failed, Unknown: j.Unknown, Created: formatTime(j.CreatedAt), Finished: formatTime(j.FinishedAt),
+		Done: j.Progress.Done, Failed: j.Failed, Unknown: j.Unknown, Created: formatTime(ctx, j.CreatedAt), Finished: formatTime(ctx, j.FinishedAt),
 		Error: j.Error, CanCancel: j.CanCancel, Planning: j.Progress.Planning,
+	}
+	if j.Status == store.JobCancelled {
+		row.Skipped = max(0, j.Total-j.Done-j.Failed-j.Unknown)
+		row.CanRest = row.Skipped > 0 && p.Can(auth.RunJobs) && (j.OwnerID == p.UserID || p.Can(auth.ManageAllJobs))
+	}
+	switch j.Kind {
+	case jobs.KindDirectory:
+		row.DataHref, row.DataLabelID = "/jobs", "jobs.see_directory"
+	case jobs.KindBills:
+		var params struct{ Month string }
+		_ = json.Unmarshal(j.Params, &params)
+		row.DataHref, row.DataLabelID = "/jobs?month="+url.QueryEscape(params.Month), "jobs.see_bills"
 	}
 	if j.Progress.Rate > 0 {
 		row.Rate = strconv.FormatFloat(j.Progress.Rate, 'f', 1, 64)
@@ -175,6 +193,12 @@ func (h *Handlers) renderJob(w http.ResponseWriter, r *http.Request, full bool) 
 		return
 	}
 	h.render(w, r, http.StatusOK, templates.JobProgress(d))
+}
+
+// runRest starts the items a cancelled job skipped.
+func (h *Handlers) runRest(w http.ResponseWriter, r *http.Request) {
+	job, joined, err := h.jobs.RunRest(r.Context(), actor(r), jobID(r))
+	h.started(w, r, job.ID, joined, err)
 }
 
 func (h *Handlers) cancelJob(w http.ResponseWriter, r *http.Request) {

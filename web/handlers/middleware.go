@@ -18,6 +18,7 @@ import (
 	"resellerportal/audit"
 	"resellerportal/auth"
 	"resellerportal/store"
+	"resellerportal/users"
 	"resellerportal/web/i18n"
 	"resellerportal/web/session"
 )
@@ -123,11 +124,18 @@ func (h *Handlers) forwardedFor(r *http.Request, peer string) string {
 	return client
 }
 
+// requestLog is what inner handlers tell the request log: who it was.
+type requestLog struct{ user string }
+
+type requestLogKey struct{}
+
 // observe logs every request with its id and records its latency.
 func (h *Handlers) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := h.now()
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		info := &requestLog{}
+		r = r.WithContext(context.WithValue(r.Context(), requestLogKey{}, info))
 		next.ServeHTTP(ww, r)
 		took := h.now().Sub(start)
 		route := "unmatched"
@@ -139,7 +147,6 @@ func (h *Handlers) observe(next http.Handler) http.Handler {
 			status = http.StatusOK
 		}
 		h.metrics.ObserveHTTP(route, r.Method, status, took)
-		u, _ := currentUser(r.Context())
 		level := slog.LevelInfo
 		if status >= http.StatusInternalServerError {
 			level = slog.LevelError
@@ -148,7 +155,7 @@ func (h *Handlers) observe(next http.Handler) http.Handler {
 			slog.String("request_id", middleware.GetReqID(r.Context())),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", route),
 			slog.Int("status", status), slog.Duration("took", took),
-			slog.String("client", clientAddr(r.Context())), slog.String("user", u.Username))
+			slog.String("client", clientAddr(r.Context())), slog.String("user", info.user))
 	})
 }
 
@@ -244,13 +251,25 @@ func (h *Handlers) loadSession(next http.Handler) http.Handler {
 		if lang, ok := sess.Values["lang"].(string); ok {
 			saved = lang
 		}
+		// The browser tells its time zone in a cookie app.js sets; a user's
+		// own choice goes first.
+		zone := ""
+		if c, err := r.Cookie("tz"); err == nil {
+			zone = c.Value
+		}
 		if uid := session.UserID(sess); uid != 0 && !sess.IsNew {
 			u, err := h.users.Current(ctx, uid)
 			switch {
 			case err == nil && h.users.MaySignIn(u):
 				ctx = context.WithValue(ctx, userKey, u)
+				if info, ok := ctx.Value(requestLogKey{}).(*requestLog); ok {
+					info.user = u.Username
+				}
 				if u.Locale != "" {
 					saved = u.Locale
+				}
+				if u.TimeZone != "" {
+					zone = u.TimeZone
 				}
 				if !isBackground(r) {
 					if err := h.sessions.Touch(ctx, sess); err != nil && ctx.Err() == nil {
@@ -270,6 +289,7 @@ func (h *Handlers) loadSession(next http.Handler) http.Handler {
 		}
 		loc := h.catalog.Localizer(h.catalog.Pick(saved, r.Header.Get("Accept-Language")))
 		ctx = i18n.WithLocalizer(ctx, loc)
+		ctx = withZone(ctx, users.TimeZone(zone))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -291,6 +311,19 @@ func (h *Handlers) requireLogin(next http.Handler) http.Handler {
 			return
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// requireOwnPassword sends someone who signed in with a one-time password
+// to choose their own before anything else.
+func (h *Handlers) requireOwnPassword(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := currentUser(r.Context())
+		if !u.MustChangePassword || r.URL.Path == "/account" || r.URL.Path == "/account/password" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		redirect(w, r, "/account")
 	})
 }
 

@@ -39,7 +39,12 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request, titleID string) 
 	}
 	if u, ok := currentUser(ctx); ok {
 		name := u.DisplayName
-		if name == "" {
+		switch {
+		case name == "" && u.Username == "admin" && u.Role == string(auth.RoleAdmin):
+			// The first administrator, made before anyone chose a language,
+			// is named in the reader's.
+			name = tr(ctx, "users.first_admin")
+		case name == "":
 			name = u.Username
 		}
 		p.User = &templates.SignedIn{Username: u.Username, DisplayName: name, Role: u.Role}
@@ -64,16 +69,12 @@ func navigation(p auth.Principal, path string) []templates.NavItem {
 		label, href, group string
 		perm               auth.Permission
 	}
+	// Only areas that exist are listed: an entry nobody can use is noise.
+	// Customers, onboarding, resellers, credit, bills, vouchers and
+	// commission join the list as their pages are built.
 	entries := []entry{
 		{"nav.dashboard", "/", "", auth.ViewDashboard},
-		{"nav.customers", "", "nav.group.business", auth.ViewCustomers},
-		{"nav.onboarding", "", "", auth.WriteCustomers},
-		{"nav.subagents", "", "", auth.ViewSubagents},
-		{"nav.credit", "", "", auth.ViewCredit},
-		{"nav.bills", "", "nav.group.money", auth.ViewBills},
-		{"nav.vouchers", "", "", auth.ViewVouchers},
-		{"nav.commission", "", "", auth.ViewCommission},
-		{"nav.jobs", "/jobs", "nav.group.control", auth.ViewJobs},
+		{"nav.jobs", "/jobs", "nav.group.operations", auth.ViewJobs},
 		{"nav.audit", "/audit", "", auth.ViewAudit},
 		{"nav.users", "/admin/users", "nav.group.admin", auth.ManageUsers},
 		{"nav.credentials", "/admin/credentials", "", auth.ManageCredentials},
@@ -90,7 +91,7 @@ func navigation(p auth.Principal, path string) []templates.NavItem {
 		}
 		item := templates.NavItem{LabelID: e.label, Href: e.href, GroupID: pendingGroup}
 		pendingGroup = ""
-		if e.href != "" && (path == e.href || (e.href != "/" && strings.HasPrefix(path, e.href+"/"))) {
+		if path == e.href || (e.href != "/" && strings.HasPrefix(path, e.href+"/")) {
 			item.Current = true
 		}
 		out = append(out, item)

@@ -30,15 +30,17 @@ func (h *Handlers) Routes() http.Handler {
 		r.Post("/language", h.setLanguage)
 
 		r.Group(func(r chi.Router) {
-			r.Use(h.requireLogin)
+			r.Use(h.requireLogin, h.requireOwnPassword)
 			r.With(h.require(auth.ViewDashboard)).Get("/", h.dashboard)
 			r.With(h.require(auth.ViewDashboard)).Get("/dashboard/cards", h.dashboardCards)
 
 			r.With(h.require(auth.OwnSessions)).Get("/account", h.accountPage)
 			r.With(h.require(auth.OwnSessions)).Post("/account/password", h.changePassword)
+			r.With(h.require(auth.OwnSessions)).Post("/account/time-zone", h.setTimeZone)
 			r.With(h.require(auth.OwnSessions)).Post("/account/sessions/{sid}/end", h.endOwnSession)
 
 			r.With(h.require(auth.ViewAudit)).Get("/audit", h.auditPage)
+			r.With(h.require(auth.ViewAudit)).Get("/audit/{id}", h.auditEntryPage)
 			r.With(h.require(auth.Export)).Get("/audit.csv", h.auditCSV)
 
 			r.Route("/jobs", func(r chi.Router) {
@@ -50,6 +52,7 @@ func (h *Handlers) Routes() http.Handler {
 				r.Get("/{id}", h.jobPage)
 				r.Get("/{id}/progress", h.jobProgress)
 				r.Post("/{id}/cancel", h.cancelJob)
+				r.With(h.require(auth.RunJobs)).Post("/{id}/rest", h.runRest)
 			})
 			r.With(h.require(auth.ViewAPIStatus)).Get("/admin/api-status", h.apiStatusPage)
 			r.With(h.require(auth.ViewAPIStatus)).Get("/admin/api-status/table", h.apiStatusTable)

@@ -3,6 +3,7 @@ package i18n
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,7 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
+	"resellerportal/audit"
 	"resellerportal/auth"
 )
 
@@ -78,8 +81,9 @@ var (
 
 // notMessages are literals that match idLiteral but name something else.
 var notMessages = map[string]bool{
-	"app.css": true, // static assets
-	"app.js":  true,
+	"app.css":      true, // static assets
+	"app.js":       true,
+	"audit.export": true, // an audit action code (audit.Actions)
 }
 
 // usedMessageIDs returns every message id the portal's code names, with
@@ -161,6 +165,9 @@ func TestEveryUsedMessageExists(t *testing.T) {
 	for _, r := range auth.Roles() {
 		families["role."] = append(families["role."], string(r))
 	}
+	families["role."] = append(families["role."], string(auth.RoleSystem))
+	// Every action the audit log records is named in both languages.
+	families["auditaction."] = audit.Actions()
 	for prefix, suffixes := range families {
 		for _, s := range suffixes {
 			if _, ok := slices.BinarySearch(ids, prefix+s); !ok {
@@ -289,4 +296,91 @@ func TestPlaceholders(t *testing.T) {
 			t.Errorf("T without a localizer in the context = %q, want the id", got)
 		}
 	})
+}
+
+// TestChinesePunctuation: Chinese sentences use full-width punctuation
+// (，：；？！（）。) next to Chinese characters; placeholders and codes keep
+// their ASCII.
+func TestChinesePunctuation(t *testing.T) {
+	b, err := os.ReadFile("locales/zh-CN.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var messages map[string]string
+	if err := json.Unmarshal(b, &messages); err != nil {
+		t.Fatal(err)
+	}
+	placeholder := regexp.MustCompile(`\{\{[^}]*\}\}`)
+	isHan := func(r rune) bool { return unicode.Is(unicode.Han, r) }
+	for id, msg := range messages {
+		text := []rune(placeholder.ReplaceAllString(msg, "X"))
+		for i, r := range text {
+			if !strings.ContainsRune(",:;?!()", r) {
+				continue
+			}
+			// Look past spaces on both sides.
+			prev, next := ' ', ' '
+			for j := i - 1; j >= 0; j-- {
+				if text[j] != ' ' {
+					prev = text[j]
+					break
+				}
+			}
+			for j := i + 1; j < len(text); j++ {
+				if text[j] != ' ' {
+					next = text[j]
+					break
+				}
+			}
+			if isHan(prev) || isHan(next) {
+				t.Errorf("%s: ASCII %q next to Chinese text in %q; use the full-width form", id, r, msg)
+			}
+		}
+		if n := len(text); n > 1 && text[n-1] == '.' && isHan(text[n-2]) {
+			t.Errorf("%s: ends with an ASCII full stop after Chinese text: %q", id, msg)
+		}
+	}
+}
+
+// TestGlossary: the zh-CN catalogue names each partner API term one way,
+// as the glossary says.
+func TestGlossary(t *testing.T) {
+	g, err := os.ReadFile("glossary.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("locales/zh-CN.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var messages map[string]string
+	if err := json.Unmarshal(b, &messages); err != nil {
+		t.Fatal(err)
+	}
+	terms := 0
+	for _, line := range strings.Split(string(g), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Split(line, "\t")
+		if len(fields) != 3 {
+			t.Fatalf("glossary line %q: want English, Chinese and the names not to use", line)
+		}
+		terms++
+		used := false
+		for id, msg := range messages {
+			used = used || strings.Contains(msg, fields[1])
+			for _, avoid := range strings.Split(fields[2], ",") {
+				if avoid = strings.TrimSpace(avoid); avoid != "" && strings.Contains(msg, avoid) {
+					t.Errorf("%s says %q for %q; the glossary's name is %q", id, avoid, fields[0], fields[1])
+				}
+			}
+		}
+		if !used {
+			t.Logf("glossary term %q (%s) is not used yet", fields[0], fields[1])
+		}
+	}
+	if terms < 10 {
+		t.Fatalf("the glossary has %d terms", terms)
+	}
 }

@@ -3,6 +3,7 @@ package templates
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"resellerportal/web/i18n"
 )
@@ -40,3 +41,23 @@ func otherTarget(sandbox bool) string {
 // backgroundHeaders mark an htmx request no person made (a poll, a
 // background refresh): it does not keep an idle session alive.
 const backgroundHeaders = `{"X-Background": "true"}`
+
+func orText(t string) string {
+	if t == "" {
+		return "text"
+	}
+	return t
+}
+
+// describedBy lists the ids of a field's rule and problem for
+// aria-describedby.
+func describedBy(in Input, errs map[string]string) string {
+	var ids []string
+	if in.HintID != "" {
+		ids = append(ids, "f-"+in.Name+"-hint")
+	}
+	if _, ok := errs[in.Name]; ok {
+		ids = append(ids, "f-"+in.Name+"-error")
+	}
+	return strings.Join(ids, " ")
+}

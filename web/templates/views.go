@@ -32,14 +32,30 @@ type SignedIn struct {
 	Role        string
 }
 
-// NavItem is one entry of the side navigation. An entry without Href is an
-// area that is not open yet: shown, so people know where it will be, but
-// not a link.
+// NavItem is one entry of the side navigation.
 type NavItem struct {
 	LabelID string
 	Href    string
 	Current bool
 	GroupID string // message id of the group heading this entry starts, if any
+}
+
+// NavGroup is a run of navigation entries under one heading ("" for none).
+type NavGroup struct {
+	LabelID string
+	Items   []NavItem
+}
+
+// navGroups cuts the entries into their groups.
+func navGroups(items []NavItem) []NavGroup {
+	var out []NavGroup
+	for _, it := range items {
+		if len(out) == 0 || it.GroupID != "" {
+			out = append(out, NavGroup{LabelID: it.GroupID})
+		}
+		out[len(out)-1].Items = append(out[len(out)-1].Items, it)
+	}
+	return out
 }
 
 // Flash is a one-time message shown at the top of the next page.

@@ -118,7 +118,7 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 // portal and its background work until ctx ends or serving fails; either
 // way it stops everything it started before returning.
 func serve(ctx context.Context, a *app.App, f serveFlags, getenv func(string) string, stdout io.Writer, logger *slog.Logger) error {
-	created, password, err := a.Users.EnsureFirstAdmin(ctx, getenv("PORTAL_ADMIN_PASSWORD"), "Administrator")
+	created, password, err := a.Users.EnsureFirstAdmin(ctx, getenv("PORTAL_ADMIN_PASSWORD"))
 	if err != nil {
 		return err
 	}

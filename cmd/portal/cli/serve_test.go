@@ -69,7 +69,22 @@ func TestFirstRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The printed password is a one-time one: the admin chooses their own first.
 	doc, err := html.Parse(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.Request.URL.Path != "/account" || !hasTestID(doc, "must-change") {
+		t.Fatalf("after signing in with the printed password: %s, want the account page asking for a new password", resp.Request.URL.Path)
+	}
+	resp, err = c.PostForm(cmd.Ready+"/account/password", url.Values{"current": {password}, "new": {"admins-own-pass-2026"}, "confirm": {"admins-own-pass-2026"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = c.Get(cmd.Ready + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err = html.Parse(resp.Body)
 	resp.Body.Close()
 	if err != nil || resp.StatusCode != http.StatusOK || !hasTestID(doc, "credit-total") || !hasTestID(doc, "sandbox-banner") {
 		t.Fatalf("after signing in: %d, no dashboard with sandbox figures", resp.StatusCode)
@@ -183,7 +198,7 @@ func TestCommandLineAndWebShareTheUserRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if _, _, err := a.Users.EnsureFirstAdmin(ctx, "admin-password-2026", "Administrator"); err != nil {
+	if _, _, err := a.Users.EnsureFirstAdmin(ctx, "admin-password-2026"); err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(a.Handler())

@@ -1,0 +1,17 @@
+package audit
+
+// The actions the portal records, as stored in the log's action column.
+// Pages show each as a phrase in the reader's language; the CSV keeps the
+// codes for machines.
+var actions = []string{
+	"login", "login.failed", "login.throttled", "logout", "password.change", "session.end",
+	"user.create", "user.update", "user.reset_password", "user.disable", "user.enable",
+	"credential.save", "credential.delete", "credential.test", "api.target",
+	"audit.export", "job.submit", "job.cancel",
+	// Writes to the partner API, recorded by their action's name with a
+	// phase (intent, outcome, reconciled).
+	"AllocateCustomerCredit", "ForceQN", "ModifyClientRemark",
+}
+
+// Actions lists the actions the portal records, for the audit page's filter.
+func Actions() []string { return append([]string(nil), actions...) }
