@@ -111,7 +111,7 @@ func benchmarkDirectoryRefresh(b *testing.B, customers int, scale float64, rtt t
 		b.Fatal(err)
 	}
 	defer db.Close()
-	owner, err := inTx(b.Context(), db, func(tx *store.Tx) (store.User, error) {
+	owner, err := store.WriteReturning(b.Context(), db, func(tx *store.Tx) (store.User, error) {
 		return tx.CreateUser(b.Context(), store.User{Username: "olga", Role: "staff", PasswordHash: "x"})
 	})
 	if err != nil {
@@ -171,7 +171,7 @@ func BenchmarkJobsPageData(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	owner, err := inTx(ctx, db, func(tx *store.Tx) (store.User, error) {
+	owner, err := store.WriteReturning(ctx, db, func(tx *store.Tx) (store.User, error) {
 		return tx.CreateUser(ctx, store.User{Username: "olga", Role: "admin", PasswordHash: "x"})
 	})
 	if err != nil {
@@ -205,7 +205,7 @@ func BenchmarkJobsPageData(b *testing.B) {
 		for k := range items {
 			items[k] = store.JobItem{Key: fmt.Sprint(k)}
 		}
-		if _, err := inTx(ctx, db, func(tx *store.Tx) (store.Job, error) {
+		if _, err := store.WriteReturning(ctx, db, func(tx *store.Tx) (store.Job, error) {
 			return tx.CreateJob(ctx, store.Job{Kind: jobs.KindWrites, OwnerID: owner.ID, Title: fmt.Sprint("job ", i)}, items)
 		}); err != nil {
 			b.Fatal(err)

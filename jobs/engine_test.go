@@ -71,7 +71,7 @@ func newRigWith(t *testing.T, opts rigOptions) *rig {
 			}
 		}
 	}
-	r.owner, err = inTx(t.Context(), r.db, func(tx *store.Tx) (store.User, error) {
+	r.owner, err = store.WriteReturning(t.Context(), r.db, func(tx *store.Tx) (store.User, error) {
 		return tx.CreateUser(t.Context(), store.User{Username: "olga", Role: "staff", PasswordHash: "x"})
 	})
 	if err != nil {

@@ -29,7 +29,7 @@ func (r *rig) people() people {
 		{Username: "sam", Role: "subagent", SubagentUin: 4242},
 	} {
 		u.PasswordHash = "x"
-		created, err := inTx(r.t.Context(), r.db, func(tx *store.Tx) (store.User, error) { return tx.CreateUser(r.t.Context(), u) })
+		created, err := store.WriteReturning(r.t.Context(), r.db, func(tx *store.Tx) (store.User, error) { return tx.CreateUser(r.t.Context(), u) })
 		if err != nil {
 			r.t.Fatal(err)
 		}
@@ -310,7 +310,7 @@ func TestCancelRules(t *testing.T) {
 	// jobIn makes one of olga's write jobs in a state.
 	jobIn := func(t *testing.T, status string) int64 {
 		t.Helper()
-		j, err := inTx(ctx, r.db, func(tx *store.Tx) (store.Job, error) {
+		j, err := store.WriteReturning(ctx, r.db, func(tx *store.Tx) (store.Job, error) {
 			return tx.CreateJob(ctx, store.Job{Kind: jobs.KindWrites, OwnerID: p["olga"].ID}, []store.JobItem{{Key: "1"}, {Key: "2"}})
 		})
 		if err != nil {
@@ -412,7 +412,7 @@ func TestJobShowsWhatNeedsAttention(t *testing.T) {
 	for i := range items {
 		items[i] = store.JobItem{Key: strconv.Itoa(1000 + i)}
 	}
-	j, err := inTx(ctx, r.db, func(tx *store.Tx) (store.Job, error) {
+	j, err := store.WriteReturning(ctx, r.db, func(tx *store.Tx) (store.Job, error) {
 		return tx.CreateJob(ctx, store.Job{Kind: jobs.KindWrites, OwnerID: r.owner.ID}, items)
 	})
 	if err != nil {
@@ -569,7 +569,7 @@ func TestRunRest(t *testing.T) {
 	p := r.people()
 	ctx := t.Context()
 	svc := jobs.NewService(r.db, r.engine(), nil)
-	j, err := inTx(ctx, r.db, func(tx *store.Tx) (store.Job, error) {
+	j, err := store.WriteReturning(ctx, r.db, func(tx *store.Tx) (store.Job, error) {
 		return tx.CreateJob(ctx, store.Job{Kind: jobs.KindWrites, OwnerID: p["olga"].ID},
 			[]store.JobItem{{Key: "1", Payload: []byte(`{"n":1}`)}, {Key: "2", Payload: []byte(`{"n":2}`)}, {Key: "3", Payload: []byte(`{"n":3}`)}})
 	})

@@ -14,7 +14,7 @@ import (
 // newOwner creates a user to own jobs.
 func newOwner(t *testing.T, db *DB, name string) User {
 	t.Helper()
-	u, err := inTx(t.Context(), db, func(tx *Tx) (User, error) { return tx.CreateUser(t.Context(), User{Username: name, Role: "staff"}) })
+	u, err := WriteReturning(t.Context(), db, func(tx *Tx) (User, error) { return tx.CreateUser(t.Context(), User{Username: name, Role: "staff"}) })
 	if err != nil {
 		t.Fatalf("CreateUser %s: %v", name, err)
 	}
@@ -35,7 +35,7 @@ func writeItems(n int) []JobItem {
 // newJob creates a job of n items owned by owner.
 func newJob(t *testing.T, db *DB, owner User, kind string, n int) Job {
 	t.Helper()
-	j, err := inTx(t.Context(), db, func(tx *Tx) (Job, error) {
+	j, err := WriteReturning(t.Context(), db, func(tx *Tx) (Job, error) {
 		return tx.CreateJob(t.Context(), Job{Kind: kind, OwnerID: owner.ID, Title: kind + " job"}, writeItems(n))
 	})
 	if err != nil {
@@ -91,7 +91,7 @@ func TestCreateJob(t *testing.T) {
 	clock.Advance(time.Minute)
 
 	params := []byte(`{"month":"2025-02"}`)
-	job, err := inTx(ctx, db, func(tx *Tx) (Job, error) {
+	job, err := WriteReturning(ctx, db, func(tx *Tx) (Job, error) {
 		return tx.CreateJob(ctx, Job{Kind: "writes.apply", OwnerID: alice.ID, Title: "February credits",
 			Params: params, Status: JobDone, Done: 7}, writeItems(3))
 	})
@@ -140,7 +140,7 @@ func TestCreateJob(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				_, err := inTx(ctx, db, func(tx *Tx) (Job, error) { return tx.CreateJob(ctx, tt.job, tt.items) })
+				_, err := WriteReturning(ctx, db, func(tx *Tx) (Job, error) { return tx.CreateJob(ctx, tt.job, tt.items) })
 				if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
 					t.Errorf("CreateJob err = %v, want %v", err, tt.wantErr)
 				}
@@ -152,7 +152,7 @@ func TestCreateJob(t *testing.T) {
 	})
 
 	t.Run("no items", func(t *testing.T) {
-		j, err := inTx(ctx, db, func(tx *Tx) (Job, error) {
+		j, err := WriteReturning(ctx, db, func(tx *Tx) (Job, error) {
 			return tx.CreateJob(ctx, Job{Kind: "directory.refresh", OwnerID: alice.ID}, nil)
 		})
 		if err != nil || j.Total != 0 || j.Params != nil {
@@ -926,7 +926,7 @@ func TestCreateOrJoinJob(t *testing.T) {
 	}
 
 	t.Run("CreateJob refuses an active scope", func(t *testing.T) {
-		_, err := inTx(ctx, db, func(tx *Tx) (Job, error) {
+		_, err := WriteReturning(ctx, db, func(tx *Tx) (Job, error) {
 			return tx.CreateJob(ctx, Job{Kind: "bills.refresh", OwnerID: bob.ID, Scope: "2025-02"}, nil)
 		})
 		if !errors.Is(err, ErrActiveJob) || !errors.Is(err, ErrConflict) {
@@ -995,7 +995,7 @@ func TestPlanningAddsItems(t *testing.T) {
 	db, clock, _ := openTestDB(t)
 	ctx := t.Context()
 	owner := newOwner(t, db, "alice")
-	job, err := inTx(ctx, db, func(tx *Tx) (Job, error) {
+	job, err := WriteReturning(ctx, db, func(tx *Tx) (Job, error) {
 		return tx.CreateJob(ctx, Job{Kind: "directory.refresh", OwnerID: owner.ID, Scope: "all", Planning: true}, nil)
 	})
 	if err != nil {
@@ -1102,7 +1102,7 @@ func TestCountersFollowEveryTransition(t *testing.T) {
 	for i := range items {
 		items[i] = JobItem{Key: fmt.Sprint(i), Units: 10 + i}
 	}
-	job, err := inTx(ctx, db, func(tx *Tx) (Job, error) {
+	job, err := WriteReturning(ctx, db, func(tx *Tx) (Job, error) {
 		return tx.CreateJob(ctx, Job{Kind: "writes.apply", OwnerID: owner.ID}, items)
 	})
 	if err != nil {

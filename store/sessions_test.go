@@ -10,7 +10,7 @@ import (
 func TestSessions(t *testing.T) {
 	db, clock, _ := openTestDB(t)
 	ctx := t.Context()
-	user, err := inTx(ctx, db, func(tx *Tx) (User, error) { return tx.CreateUser(ctx, User{Username: "alice", Role: "staff"}) })
+	user, err := WriteReturning(ctx, db, func(tx *Tx) (User, error) { return tx.CreateUser(ctx, User{Username: "alice", Role: "staff"}) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestSessions(t *testing.T) {
 		}
 
 		version := db.IdentityVersion()
-		n, err := inTx(ctx, db, func(tx *Tx) (int, error) { return tx.DeleteUserSessions(ctx, user.ID, ids[1]) })
+		n, err := WriteReturning(ctx, db, func(tx *Tx) (int, error) { return tx.DeleteUserSessions(ctx, user.ID, ids[1]) })
 		if db.IdentityVersion() == version {
 			t.Error("ending sessions did not change the identity version")
 		}

@@ -177,6 +177,17 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	return nil
 }
 
+// WriteReturning is Write for a transaction that produces a value.
+func WriteReturning[T any](ctx context.Context, db *DB, fn func(tx *Tx) (T, error)) (T, error) {
+	var out T
+	err := db.Write(ctx, func(tx *Tx) error {
+		var err error
+		out, err = fn(tx)
+		return err
+	})
+	return out, err
+}
+
 // IdentityVersion changes whenever a committed write has changed a user or
 // ended a session in this process: a cached user or session read under an
 // older version may be out of date.

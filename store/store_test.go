@@ -180,7 +180,7 @@ func TestPragmasOnPooledConnections(t *testing.T) {
 func TestUniqueViolationUsesSQLiteCode(t *testing.T) {
 	db, _, _ := openTestDB(t)
 	ctx := t.Context()
-	if _, err := inTx(ctx, db, func(tx *Tx) (User, error) { return tx.CreateUser(ctx, User{Username: "dup", Role: "staff"}) }); err != nil {
+	if _, err := WriteReturning(ctx, db, func(tx *Tx) (User, error) { return tx.CreateUser(ctx, User{Username: "dup", Role: "staff"}) }); err != nil {
 		t.Fatal(err)
 	}
 	err := db.Write(ctx, func(tx *Tx) error {

@@ -10,7 +10,7 @@ func TestUsers(t *testing.T) {
 	db, clock, _ := openTestDB(t)
 	ctx := t.Context()
 
-	alice, err := inTx(ctx, db, func(tx *Tx) (User, error) {
+	alice, err := WriteReturning(ctx, db, func(tx *Tx) (User, error) {
 		return tx.CreateUser(ctx, User{Username: "Alice", DisplayName: "Alice A.", Role: "admin",
 			PasswordHash: "hash-1", Locale: "en"})
 	})
@@ -39,7 +39,7 @@ func TestUsers(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				got, err := inTx(ctx, db, func(tx *Tx) (User, error) { return tx.CreateUser(ctx, tt.user) })
+				got, err := WriteReturning(ctx, db, func(tx *Tx) (User, error) { return tx.CreateUser(ctx, tt.user) })
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("CreateUser err = %v, want %v", err, tt.wantErr)
 				}
@@ -62,7 +62,7 @@ func TestUsers(t *testing.T) {
 	})
 
 	t.Run("invalid role is not a conflict", func(t *testing.T) {
-		_, err := inTx(ctx, db, func(tx *Tx) (User, error) { return tx.CreateUser(ctx, User{Username: "mallory", Role: "root"}) })
+		_, err := WriteReturning(ctx, db, func(tx *Tx) (User, error) { return tx.CreateUser(ctx, User{Username: "mallory", Role: "root"}) })
 		if err == nil || errors.Is(err, ErrConflict) {
 			t.Errorf("CreateUser with role root: err = %v, want a non-conflict error", err)
 		}
@@ -122,7 +122,7 @@ func TestUsers(t *testing.T) {
 		changed.DisplayName, changed.Role, changed.SubagentUin, changed.ExpiresAt, changed.Locale =
 			"Alice B.", "finance", 42, expires, "zh-CN"
 		changed.Username, changed.PasswordHash, changed.Disabled = "ignored", "ignored", true
-		got, err := inTx(ctx, db, func(tx *Tx) (User, error) { return tx.UpdateUser(ctx, changed) })
+		got, err := WriteReturning(ctx, db, func(tx *Tx) (User, error) { return tx.UpdateUser(ctx, changed) })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,7 +139,7 @@ func TestUsers(t *testing.T) {
 		if !got.UpdatedAt.Equal(clock.Now()) || !got.CreatedAt.Equal(alice.CreatedAt) {
 			t.Errorf("timestamps = created %v updated %v", got.CreatedAt, got.UpdatedAt)
 		}
-		if _, err := inTx(ctx, db, func(tx *Tx) (User, error) { return tx.UpdateUser(ctx, User{ID: 9999, Role: "staff"}) }); !errors.Is(err, ErrNotFound) {
+		if _, err := WriteReturning(ctx, db, func(tx *Tx) (User, error) { return tx.UpdateUser(ctx, User{ID: 9999, Role: "staff"}) }); !errors.Is(err, ErrNotFound) {
 			t.Errorf("UpdateUser(9999) err = %v, want ErrNotFound", err)
 		}
 	})

@@ -190,14 +190,21 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, actor audit.Actor, curr
 	if err != nil {
 		return err
 	}
+	return s.replacePassword(ctx, u, hash, false, keepSession, actor.Entry("password.change", 0, map[string]string{"user": u.Username}))
+}
+
+// replacePassword stores a new password hash, ends the user's sessions but
+// keep (the store id of one to keep, or ""), and records it, in one
+// transaction. oneTime marks a password someone else gave them.
+func (s *Service) replacePassword(ctx context.Context, u store.User, hash string, oneTime bool, keep string, entry store.AuditEntry) error {
 	return s.db.WriteDetached(ctx, func(tx *store.Tx) error {
-		if err := tx.SetPassword(ctx, u.ID, hash, false); err != nil {
+		if err := tx.SetPassword(ctx, u.ID, hash, oneTime); err != nil {
 			return err
 		}
-		if _, err := tx.DeleteUserSessions(ctx, u.ID, keepSession); err != nil {
+		if _, err := tx.DeleteUserSessions(ctx, u.ID, keep); err != nil {
 			return err
 		}
-		_, err := tx.AppendAudit(ctx, actor.Entry("password.change", 0, map[string]string{"user": u.Username}))
+		_, err := tx.AppendAudit(ctx, entry)
 		return err
 	})
 }

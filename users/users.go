@@ -319,16 +319,7 @@ func (s *Service) ResetPassword(ctx context.Context, actor audit.Actor, id int64
 	if actor.UserID != u.ID {
 		keep = ""
 	}
-	err = s.db.WriteDetached(ctx, func(tx *store.Tx) error {
-		if err := tx.SetPassword(ctx, u.ID, hash, true); err != nil {
-			return err
-		}
-		if _, err := tx.DeleteUserSessions(ctx, u.ID, keep); err != nil {
-			return err
-		}
-		_, err := tx.AppendAudit(ctx, actor.Entry("user.reset_password", 0, map[string]string{"user": u.Username}))
-		return err
-	})
+	err = s.replacePassword(ctx, u, hash, true, keep, actor.Entry("user.reset_password", 0, map[string]string{"user": u.Username}))
 	if err != nil {
 		return "", fmt.Errorf("reset password of %q: %w", u.Username, err)
 	}

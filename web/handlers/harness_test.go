@@ -13,11 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/html"
-
 	"resellerportal/audit"
 	"resellerportal/auth"
 	"resellerportal/cmd/portal/app"
+	"resellerportal/internal/htmltest"
 	"resellerportal/partnerapi/sandbox"
 	"resellerportal/store"
 	"resellerportal/users"
@@ -180,73 +179,15 @@ func (p *portal) follow(c *http.Client, r response) response {
 	return p.get(c, loc)
 }
 
-// byTestID finds the elements carrying data-testid=id.
-func byTestID(t *testing.T, body, id string) []*html.Node {
-	t.Helper()
-	return find(t, body, func(n *html.Node) bool { return attr(n, "data-testid") == id })
-}
-
-// find returns the elements of body for which match is true.
-func find(t *testing.T, body string, match func(*html.Node) bool) []*html.Node {
-	t.Helper()
-	doc, err := html.Parse(strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*html.Node
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode && match(n) {
-			out = append(out, n)
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(doc)
-	return out
-}
-
-// attr returns an element's attribute, or "".
-func attr(n *html.Node, key string) string {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val
-		}
-	}
-	return ""
-}
-
-// byTag finds the elements with a tag.
-func byTag(t *testing.T, body, tag string) []*html.Node {
-	t.Helper()
-	return find(t, body, func(n *html.Node) bool { return n.Data == tag })
-}
-
-// inputValue is the value of the form field with a name, or "".
-func inputValue(t *testing.T, body, name string) string {
-	t.Helper()
-	for _, n := range find(t, body, func(n *html.Node) bool { return n.Data == "input" && attr(n, "name") == name }) {
-		return attr(n, "value")
-	}
-	return ""
-}
-
-// text returns the text inside a node.
-func text(n *html.Node) string {
-	var b strings.Builder
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.TextNode {
-			b.WriteString(n.Data)
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(n)
-	return strings.TrimSpace(b.String())
-}
+// Page readers, by element (see internal/htmltest).
+var (
+	find       = htmltest.Find
+	byTestID   = htmltest.ByTestID
+	byTag      = htmltest.ByTag
+	attr       = htmltest.Attr
+	inputValue = htmltest.InputValue
+	text       = htmltest.Text
+)
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 

@@ -165,7 +165,7 @@ func TestCancelledJobOffersTheRest(t *testing.T) {
 	p := newPortal(t)
 	staff := p.login("staff")
 	ctx := t.Context()
-	j, err := inTx(ctx, p.db, func(tx *store.Tx) (store.Job, error) {
+	j, err := store.WriteReturning(ctx, p.db, func(tx *store.Tx) (store.Job, error) {
 		return tx.CreateJob(ctx, store.Job{Kind: "bills.refresh", OwnerID: p.users["staff"].ID, Scope: time.Now().UTC().Format("2006-01"),
 			Params: []byte(`{"Month":"` + time.Now().UTC().Format("2006-01") + `"}`)},
 			[]store.JobItem{{Key: "1", Payload: []byte(`{}`)}, {Key: "2", Payload: []byte(`{}`)}})

@@ -76,7 +76,7 @@ var routeAccess = map[string]access{
 func TestEveryRouteEveryRole(t *testing.T) {
 	p := newPortal(t)
 	ctx := t.Context()
-	victim, err := inTx(ctx, p.db, func(tx *store.Tx) (store.User, error) {
+	victim, err := store.WriteReturning(ctx, p.db, func(tx *store.Tx) (store.User, error) {
 		return tx.CreateUser(ctx, store.User{Username: "victim", Role: "staff", PasswordHash: p.users["staff"].PasswordHash})
 	})
 	if err != nil {

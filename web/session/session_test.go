@@ -36,7 +36,7 @@ func openDB(t *testing.T, c *clock) *store.DB {
 	t.Cleanup(func() { db.Close() })
 	// Sessions belong to a user; user 7 is the only one.
 	for i := int64(1); i <= 7; i++ {
-		if _, err := inTx(t.Context(), db, func(tx *store.Tx) (store.User, error) {
+		if _, err := store.WriteReturning(t.Context(), db, func(tx *store.Tx) (store.User, error) {
 			return tx.CreateUser(t.Context(), store.User{Username: fmt.Sprintf("user%d", i), Role: "staff", PasswordHash: "x"})
 		}); err != nil {
 			t.Fatal(err)

@@ -13,10 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/html"
-
 	"resellerportal/auth"
 	"resellerportal/cmd/portal/app"
+	"resellerportal/internal/htmltest"
 	"resellerportal/internal/runtest"
 )
 
@@ -70,9 +69,8 @@ func TestFirstRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The printed password is a one-time one: the admin chooses their own first.
-	doc, err := html.Parse(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.Request.URL.Path != "/account" || !hasTestID(doc, "must-change") {
+	body := readBody(t, resp)
+	if resp.Request.URL.Path != "/account" || len(htmltest.ByTestID(t, body, "must-change")) != 1 {
 		t.Fatalf("after signing in with the printed password: %s, want the account page asking for a new password", resp.Request.URL.Path)
 	}
 	resp, err = c.PostForm(cmd.Ready+"/account/password", url.Values{"current": {password}, "new": {"admins-own-pass-2026"}, "confirm": {"admins-own-pass-2026"}})
@@ -84,9 +82,8 @@ func TestFirstRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err = html.Parse(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK || !hasTestID(doc, "credit-total") || !hasTestID(doc, "sandbox-banner") {
+	body = readBody(t, resp)
+	if resp.StatusCode != http.StatusOK || len(htmltest.ByTestID(t, body, "credit-total")) != 1 || len(htmltest.ByTestID(t, body, "sandbox-banner")) != 1 {
 		t.Fatalf("after signing in: %d, no dashboard with sandbox figures", resp.StatusCode)
 	}
 	if err := cmd.Stop(); err != nil {
@@ -99,22 +96,6 @@ func TestFirstRun(t *testing.T) {
 			t.Error("a second start printed a new admin password")
 		}
 	}
-}
-
-func hasTestID(n *html.Node, id string) bool {
-	if n.Type == html.ElementNode {
-		for _, a := range n.Attr {
-			if a.Key == "data-testid" && a.Val == id {
-				return true
-			}
-		}
-	}
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		if hasTestID(c, id) {
-			return true
-		}
-	}
-	return false
 }
 
 // TestDataFilesArePrivate: a data directory and files that others may read
@@ -217,12 +198,14 @@ func TestCommandLineAndWebShareTheUserRules(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			doc, err := html.Parse(r.Body)
-			r.Body.Close()
-			if err != nil || r.StatusCode != http.StatusUnprocessableEntity {
+			body := readBody(t, r)
+			if r.StatusCode != http.StatusUnprocessableEntity {
 				t.Fatalf("the web form answered %d", r.StatusCode)
 			}
-			msg := textOf(findTestID(doc, "error-"+tc.field))
+			var msg string
+			if n := htmltest.ByTestID(t, body, "error-"+tc.field); len(n) == 1 {
+				msg = htmltest.Text(n[0])
+			}
 			if msg == "" || !strings.Contains(cliErr.Error(), msg) {
 				t.Fatalf("the web says %q beside %s; the command line says %q", msg, tc.field, cliErr)
 			}
@@ -230,36 +213,13 @@ func TestCommandLineAndWebShareTheUserRules(t *testing.T) {
 	}
 }
 
-func findTestID(n *html.Node, id string) *html.Node {
-	if n.Type == html.ElementNode {
-		for _, a := range n.Attr {
-			if a.Key == "data-testid" && a.Val == id {
-				return n
-			}
-		}
-	}
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		if f := findTestID(c, id); f != nil {
-			return f
-		}
-	}
-	return nil
-}
 
-func textOf(n *html.Node) string {
-	if n == nil {
-		return ""
+func readBody(t *testing.T, r *http.Response) string {
+	t.Helper()
+	defer r.Body.Close()
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var b strings.Builder
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.TextNode {
-			b.WriteString(n.Data)
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(n)
-	return strings.TrimSpace(b.String())
+	return string(b)
 }
