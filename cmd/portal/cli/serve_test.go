@@ -213,7 +213,6 @@ func TestCommandLineAndWebShareTheUserRules(t *testing.T) {
 	}
 }
 
-
 func readBody(t *testing.T, r *http.Response) string {
 	t.Helper()
 	defer r.Body.Close()
