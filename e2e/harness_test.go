@@ -4,22 +4,28 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"resellerportal/cmd/portal/app"
 	"resellerportal/cmd/portal/cli"
+	"resellerportal/internal/runtest"
+	"resellerportal/partnerapi/sandbox"
 )
 
 // adminPassword is the first administrator's password, given to the portal
@@ -38,8 +44,9 @@ type account struct {
 
 // Accounts a test can ask newEnv for; admin, with adminPassword, is always there.
 var (
-	staff   = account{"sam", "staff"}
-	finance = account{"fay", "finance"}
+	staff    = account{"sam", "staff"}
+	finance  = account{"fay", "finance"}
+	subagent = account{"sue", "subagent"} // acts for demoSubAgentUin
 )
 
 // env is one test's world: a running portal and a browser to drive it.
@@ -52,11 +59,18 @@ type env struct {
 // test when no browser is installed, except in CI, where that is a failure.
 func newEnv(t *testing.T, accounts ...account) *env {
 	t.Helper()
+	return newEnvServing(t, nil, accounts...)
+}
+
+// newEnvServing is newEnv with more flags for `portal serve`, such as the
+// built-in sandbox's size.
+func newEnvServing(t *testing.T, serveFlags []string, accounts ...account) *env {
+	t.Helper()
 	exe := browserPath(t)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	t.Cleanup(cancel)
 	e := &env{browser: startBrowser(t, ctx, exe)}
-	e.portal = startPortal(t, accounts)
+	e.portal = startPortal(t, serveFlags, accounts)
 	return e
 }
 
@@ -120,7 +134,7 @@ type portal struct {
 
 // startPortal runs `portal serve` on a free port in a temporary data
 // directory until the test ends, and adds the accounts with `portal user add`.
-func startPortal(t *testing.T, accounts []account) *portal {
+func startPortal(t *testing.T, serveFlags []string, accounts []account) *portal {
 	t.Helper()
 	dir := t.TempDir()
 	getenv := func(key string) string {
@@ -129,56 +143,19 @@ func startPortal(t *testing.T, accounts []account) *portal {
 		}
 		return "" // no TENCENTCLOUD_* credentials: the built-in sandbox
 	}
-	p := &portal{passwords: map[string]string{"admin": adminPassword}}
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &lockedBuffer{}
-	stdout, stdoutW := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		err := cli.Run(ctx, []string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}, getenv, stdoutW, logs)
-		stdoutW.CloseWithError(err) // nil: the reader sees io.EOF
-		done <- err
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("portal serve returned %v", err)
-		}
-		if t.Failed() {
-			t.Logf("portal log:\n%s", logs.String())
-		}
-	})
+	args := append([]string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}, serveFlags...)
+	cmd := runtest.Start(t, cli.Run, args, getenv, "Portal listening on ")
+	p := &portal{url: cmd.Ready, passwords: map[string]string{"admin": adminPassword}}
 
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "Portal listening on "); ok {
-				found <- strings.TrimSpace(rest)
-				break
-			}
-		}
-		close(found)
-		io.Copy(io.Discard, stdout) // the portal must never block on its stdout
-	}()
-	wait := time.NewTimer(30 * time.Second)
-	defer wait.Stop()
-	select {
-	case u, ok := <-found:
-		if !ok {
-			t.Fatalf("portal serve stopped before listening; log:\n%s", logs.String())
-		}
-		p.url = u
-	case <-wait.C:
-		t.Fatalf("portal serve did not start listening within 30s; log:\n%s", logs.String())
-	}
-
-	// The server creates admin only when it finds no user at all, so the
+	// The server creates admin only when it finds no administrator, so the
 	// other accounts are added once it runs, as an operator would.
 	for _, a := range accounts {
 		var out bytes.Buffer
 		args := []string{"user", "add", "--data", dir, "--username", a.username, "--role", a.role}
-		if err := cli.Run(ctx, args, getenv, &out, io.Discard); err != nil {
+		if a.role == "subagent" {
+			args = append(args, "--subagent-uin", strconv.FormatUint(demoSubAgentUin(t), 10))
+		}
+		if err := cli.Run(t.Context(), args, getenv, &out, io.Discard); err != nil {
 			t.Fatalf("portal %s: %v", strings.Join(args, " "), err)
 		}
 		_, pw, ok := strings.Cut(out.String(), "shown only once: ")
@@ -187,36 +164,35 @@ func startPortal(t *testing.T, accounts []account) *portal {
 		}
 		p.passwords[a.username] = pw
 	}
-
 	return p
 }
 
-// lockedBuffer collects the portal's log, written from its goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// demoSubAgentUin is the UIN of a real second-level reseller of the
+// built-in sandbox's distributor, which `portal user add --role subagent`
+// checks with the partner API. `portal serve` without credentials builds its
+// sandbox world from app.DefaultSandboxSeed and app.DefaultSandboxCustomers;
+// a sandbox built here from the same options is the same world, so it has
+// the same resellers.
+func demoSubAgentUin(t *testing.T) uint64 {
+	t.Helper()
+	srv, err := sandbox.New(sandbox.Options{Seed: app.DefaultSandboxSeed, Customers: app.DefaultSandboxCustomers})
+	if err != nil {
+		t.Fatalf("build the sandbox world to find its second-level reseller: %v", err)
+	}
+	return srv.DemoSubAgent().Uin
 }
 
 // tab is one browser tab in its own browser context, so each tab has its
 // own cookies: one tab, one signed-in person.
 type tab struct {
-	ctx  context.Context
-	base string
+	ctx     context.Context
+	base    string
+	portal  *portal
+	console *consoleLog
 }
 
-// newTab opens a tab with an empty cookie jar on the test's browser.
+// newTab opens a tab with an empty cookie jar on the test's browser. The
+// tab records its console from the start (see consoleErrors).
 func (e *env) newTab(t *testing.T) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(e.browser, chromedp.WithNewBrowserContext())
@@ -224,7 +200,99 @@ func (e *env) newTab(t *testing.T) *tab {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("open a tab: %v", err)
 	}
-	return &tab{ctx: ctx, base: e.portal.url}
+	tb := &tab{ctx: ctx, base: e.portal.url, portal: e.portal, console: &consoleLog{}}
+	// chromedp enables the runtime and log domains on every tab it opens;
+	// the listener sees their events in the order the browser sent them.
+	if err := chromedp.Listen(ctx, tb.console.record); err != nil {
+		t.Fatalf("listen to the tab's console: %v", err)
+	}
+	return tb
+}
+
+// consoleLog collects the errors a tab's pages report: console.error calls,
+// uncaught exceptions and error entries of the browser log (a resource that
+// failed to load, a Content-Security-Policy violation).
+type consoleLog struct {
+	mu     sync.Mutex
+	errors []consoleError
+}
+
+// consoleError is one error a page reported.
+type consoleError struct {
+	kind string // "console.error", "exception" or "log/<source>"
+	text string
+	url  string // where it came from, when the browser says
+}
+
+func (e consoleError) String() string {
+	s := e.kind + ": " + e.text
+	if e.url != "" && !strings.Contains(e.text, e.url) {
+		s += " (" + e.url + ")"
+	}
+	return s
+}
+
+// record is the tab's listener: it runs in chromedp's event loop, so it
+// only appends.
+func (c *consoleLog) record(ev any) {
+	var e consoleError
+	switch ev := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		if ev.Type != runtime.ConsoleAPICalledTypeError && ev.Type != runtime.ConsoleAPICalledTypeAssert {
+			return
+		}
+		var parts []string
+		for _, a := range ev.Args {
+			switch {
+			case a.Type == runtime.RemoteObjectTypeString:
+				var s string
+				if err := json.Unmarshal([]byte(a.Value), &s); err == nil {
+					parts = append(parts, s)
+					continue
+				}
+				parts = append(parts, string(a.Value))
+			case a.Description != "":
+				parts = append(parts, a.Description)
+			default:
+				parts = append(parts, string(a.Value))
+			}
+		}
+		e = consoleError{kind: "console." + string(ev.Type), text: strings.Join(parts, " ")}
+		if st := ev.StackTrace; st != nil && len(st.CallFrames) > 0 {
+			e.url = fmt.Sprintf("%s:%d", st.CallFrames[0].URL, st.CallFrames[0].LineNumber+1)
+		}
+	case *runtime.EventExceptionThrown:
+		d := ev.ExceptionDetails
+		text := d.Text
+		if d.Exception != nil && d.Exception.Description != "" {
+			desc, _, _ := strings.Cut(d.Exception.Description, "\n    at ")
+			text += " " + desc
+		}
+		e = consoleError{kind: "exception", text: text}
+		if d.URL != "" {
+			e.url = fmt.Sprintf("%s:%d", d.URL, d.LineNumber+1)
+		}
+	case *log.EventEntryAdded:
+		if ev.Entry.Level != log.EntryLevelError {
+			return
+		}
+		e = consoleError{kind: "log/" + string(ev.Entry.Source), text: ev.Entry.Text, url: ev.Entry.URL}
+	default:
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.errors = append(c.errors, e)
+}
+
+// consoleErrors returns the errors the tab's pages reported since the last
+// call, and forgets them.
+func (tb *tab) consoleErrors() []consoleError {
+	tb.console.mu.Lock()
+	defer tb.console.mu.Unlock()
+	errs := tb.console.errors
+	tb.console.errors = nil
+	return errs
 }
 
 // signedInTab opens a tab and signs in as username.
@@ -278,7 +346,10 @@ func (tb *tab) submitLogin(t *testing.T, username, password string) {
 }
 
 // signIn signs in and waits for a signed-in page; a refusal fails the test
-// at once rather than at the deadline.
+// at once rather than at the deadline. Someone who signs in with the
+// one-time password `portal user add` printed must choose their own first;
+// signIn does that as they would, remembers the new password for the next
+// sign-in, and goes on to the dashboard.
 func (tb *tab) signIn(t *testing.T, username, password string) {
 	t.Helper()
 	tb.submitLogin(t, username, password)
@@ -287,6 +358,22 @@ func (tb *tab) signIn(t *testing.T, username, password string) {
 	if tb.count(t, testID("signed-in-as")) == 0 {
 		tb.fatalf(t, "signing in as %s was refused", username)
 	}
+	if tb.count(t, testID("must-change")) == 0 {
+		return
+	}
+	own := "e2e-Own-pass-2026-" + username
+	tb.do(t, "choose "+username+"'s own password",
+		chromedp.SetValue(testID("current-password"), password),
+		chromedp.SetValue(testID("new-password"), own),
+		chromedp.SetValue(testID("confirm-password"), own),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("[data-testid=change-password]").form.requestSubmit()`),
+		chromedp.WaitVisible(testID("flash")+", "+testID("password-error")),
+	)
+	if tb.count(t, testID("must-change")) != 0 || tb.count(t, testID("password-error")) != 0 {
+		tb.fatalf(t, "choosing %s's own password after the one-time one failed", username)
+	}
+	tb.portal.passwords[username] = own
+	tb.open(t, "/")
 }
 
 // path is the path of the tab's current page.
