@@ -156,7 +156,7 @@ const focusScript = `(() => {
 	return {
 		desc, testid: e.getAttribute("data-testid") || "", id: e.id, href: e.getAttribute("href") || "",
 		body: false, inMain: !!e.closest("#main"),
-		visible: r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0 && r.top < window.innerHeight && r.left < window.innerWidth,
+		visible: r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0 && r.top < document.documentElement.clientHeight && r.left < document.documentElement.clientWidth,
 	};
 })()`
 

@@ -185,14 +185,18 @@ func (tb *tab) pageProblems(t *testing.T, p pageVisit) []string {
 }
 
 // overflowScript measures whether the page scrolls sideways and, if it
-// does, which elements stick out past the viewport's right edge: the one
+// does, which elements stick out past the viewport's right edge. The
+// viewport is document.documentElement.clientWidth: on a phone (mobile
+// emulation) window.innerWidth grows to the content's width when the
+// content is too wide, so it would hide the very overflow sought. It names
+// the element that reaches furthest (the
 // reaching furthest (the deepest such element when several end there),
 // and the outermost ones, where the overflow starts. Elements inside a
 // box that scrolls or clips on its own do not widen the page, so the walk
 // does not go into them; fixed elements do not scroll with it.
 const overflowScript = `(() => {
-	const vw = window.innerWidth, sw = document.documentElement.scrollWidth;
-	const out = {viewport: vw, clientWidth: document.documentElement.clientWidth, scrollWidth: sw, widest: null, outermost: []};
+	const vw = document.documentElement.clientWidth, sw = document.documentElement.scrollWidth;
+	const out = {viewport: vw, innerWidth: window.innerWidth, scrollWidth: sw, widest: null, outermost: []};
 	if (sw <= vw) return out;
 	const describe = el => {
 		const parts = [];
@@ -231,8 +235,8 @@ const overflowScript = `(() => {
 
 // overflow is what overflowScript reports.
 type overflow struct {
-	Viewport    int      `json:"viewport"`
-	ClientWidth int      `json:"clientWidth"`
+	Viewport    int      `json:"viewport"` // clientWidth
+	InnerWidth  int      `json:"innerWidth"`
 	ScrollWidth int      `json:"scrollWidth"`
 	Widest      string   `json:"widest"`
 	Outermost   []string `json:"outermost"`
@@ -246,8 +250,8 @@ func (tb *tab) overflowProblems(t *testing.T) []string {
 	if o.ScrollWidth <= o.Viewport {
 		return nil
 	}
-	msg := fmt.Sprintf("the page scrolls sideways: document.documentElement.scrollWidth is %dpx, window.innerWidth %dpx (clientWidth %dpx)",
-		o.ScrollWidth, o.Viewport, o.ClientWidth)
+	msg := fmt.Sprintf("the page scrolls sideways: document.documentElement.scrollWidth is %dpx in a viewport %dpx wide (clientWidth; window.innerWidth is %dpx)",
+		o.ScrollWidth, o.Viewport, o.InnerWidth)
 	if o.Widest != "" {
 		msg += "\n      reaching furthest: " + o.Widest
 	}
