@@ -6,6 +6,7 @@
 package partnerapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,7 +15,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -175,9 +178,177 @@ type sdkRequest struct {
 func (r *sdkRequest) MarshalJSON() ([]byte, error) { return r.body, nil }
 
 // sdkResponse keeps the answer raw so it decodes straight into our types.
+// It also reads the answer in one pass when the SDK asks it for the
+// answer's error (see ParseErrorFromHTTPResponse), decoding out on the way.
 type sdkResponse struct {
 	tchttp.BaseResponse
 	Response json.RawMessage `json:"Response"`
+
+	out     any  // where the answer's Response goes
+	decoded bool // out holds the answer: decodeAnswer is not needed
+}
+
+// ParseErrorFromHTTPResponse is the SDK's check of an answer for an error,
+// which the SDK's own version makes by decoding the whole body twice (the
+// Response's Error, then the deprecated top-level code) before it is
+// decoded a third time into Response and a fourth into out. Here one pass
+// decodes the Response into out and its Error beside it. When that pass
+// does not give a clear answer (a body it cannot decode, no Response, no
+// RequestId), the SDK's own version decides, so the outcome is the SDK's.
+func (r *sdkResponse) ParseErrorFromHTTPResponse(body []byte) error {
+	if handled, err := r.decodeOnce(body); handled {
+		return err
+	}
+	return r.BaseResponse.ParseErrorFromHTTPResponse(body)
+}
+
+// decodeOnce is the one-pass check and decode; handled is false when it
+// cannot tell and the SDK's check must run.
+func (r *sdkResponse) decodeOnce(body []byte) (handled bool, err error) {
+	shape := answerShapeOf(r.out)
+	if shape == nil {
+		return false, nil
+	}
+	// Two Response members are read differently by the SDK's check (merged)
+	// and its decoding (the last one): leave such an answer to the SDK.
+	if n, sure := responseMembers(body); !sure || n != 1 {
+		return false, nil
+	}
+	answer := reflect.New(shape.combined)
+	fresh := reflect.New(shape.out)
+	answer.Elem().Field(0).Set(fresh)
+	env := answerEnvelope{Response: answer.Interface()}
+	if json.Unmarshal(body, &env) != nil || env.Response == nil {
+		return false, nil
+	}
+	requestID := fresh.Elem().Field(shape.requestID).String()
+	if requestID == "" {
+		return false, nil
+	}
+	if e, _ := answer.Elem().Field(1).Interface().(*answerError); e != nil && e.Code != "" {
+		return true, tcerr.NewTencentCloudSDKError(e.Code, e.Message, requestID)
+	}
+	if env.Code != 0 {
+		return true, tcerr.NewTencentCloudSDKError(env.CodeDesc, env.Message, "")
+	}
+	reflect.ValueOf(r.out).Elem().Set(fresh.Elem())
+	r.decoded = true
+	return true, nil
+}
+
+// responseMembers counts the members of the answer's top-level object whose
+// name matches "Response" as a decoder matches names (in any case). sure is
+// false for a name it cannot compare without decoding (escapes, non-ASCII).
+// It reads past strings with IndexByte, so it costs little next to decoding.
+func responseMembers(body []byte) (n int, sure bool) {
+	depth, expectName := 0, false
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; c {
+		case '"':
+			end := i + 1
+			for {
+				q := bytes.IndexByte(body[end:], '"')
+				if q < 0 {
+					return n, false
+				}
+				end += q
+				k := end - 1
+				for body[k] == '\\' {
+					k--
+				}
+				if (end-1-k)%2 == 0 {
+					break
+				}
+				end++
+			}
+			if depth == 1 && expectName {
+				name := body[i+1 : end]
+				for _, b := range name {
+					if b == '\\' || b >= 0x80 {
+						return n, false
+					}
+				}
+				if bytes.EqualFold(name, []byte("Response")) {
+					n++
+				}
+				expectName = false
+			}
+			i = end
+		case '{', '[':
+			depth++
+			expectName = depth == 1 && c == '{'
+		case '}', ']':
+			depth--
+		case ',':
+			expectName = depth == 1
+		}
+	}
+	return n, true
+}
+
+// answerEnvelope is an answer's top level: the Response and the deprecated
+// error form's members, as the SDK's ErrorResponse and
+// DeprecatedAPIErrorResponse read them.
+type answerEnvelope struct {
+	Response any    `json:"Response"`
+	Code     int    `json:"code"`
+	Message  string `json:"message"`
+	CodeDesc string `json:"codeDesc"`
+}
+
+// answerError is the Response's Error member of an error answer.
+type answerError struct {
+	Code    string `json:"Code"`
+	Message string `json:"Message"`
+}
+
+// answerShape is, for one response type, the struct its answer's Response
+// decodes into in one pass: an embedded pointer to the response (whose
+// members are promoted) and the Error member beside it.
+type answerShape struct {
+	out       reflect.Type // the response struct
+	combined  reflect.Type // struct{ *Response; Error *answerError }
+	requestID int          // index of the response's RequestId field
+}
+
+// answerShapes caches answerShape per response pointer type; a nil
+// *answerShape marks a type the one pass does not take.
+var answerShapes sync.Map
+
+func answerShapeOf(out any) *answerShape {
+	t := reflect.TypeOf(out)
+	if t == nil {
+		return nil
+	}
+	if v, ok := answerShapes.Load(t); ok {
+		return v.(*answerShape)
+	}
+	shape := newAnswerShape(t)
+	answerShapes.Store(t, shape)
+	return shape
+}
+
+func newAnswerShape(t reflect.Type) (shape *answerShape) {
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct || t.Elem().Name() == "" || t.NumMethod() > 0 {
+		return nil
+	}
+	rid, ok := t.Elem().FieldByName("RequestId")
+	if !ok || len(rid.Index) != 1 || rid.Type.Kind() != reflect.String {
+		return nil
+	}
+	if _, clash := t.Elem().FieldByName("Error"); clash {
+		return nil
+	}
+	defer func() {
+		if recover() != nil { // a type reflect.StructOf cannot embed
+			shape = nil
+		}
+	}()
+	combined := reflect.StructOf([]reflect.StructField{
+		{Name: t.Elem().Name(), Type: t, Anonymous: true},
+		{Name: "Error", Type: reflect.TypeFor[*answerError](), Tag: `json:"Error"`},
+	})
+	return &answerShape{out: t.Elem(), combined: combined, requestID: rid.Index[0]}
 }
 
 // call sends one action: it waits on the limiter, sends, and decodes the
@@ -295,10 +466,13 @@ func (c *Client) attempt(ctx context.Context, info ActionInfo, body []byte, out 
 	req.Init().WithApiInfo(Service, APIVersion, info.Name)
 	req.SetContext(trace.hook(actx))
 	req.SetHeader(map[string]string{"X-TC-Language": languageFrom(ctx)})
-	var resp sdkResponse
+	resp := sdkResponse{out: out}
 	err := c.sdk.Send(req, &resp)
 
 	if err == nil {
+		if resp.decoded {
+			return nil
+		}
 		if err := decodeAnswer(resp.Response, out); err != nil {
 			if info.Write {
 				outcome = "unknown"

@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"resellerportal/partnerapi"
 )
 
 // benchCustomers is the world size of the per-call benchmarks: the
@@ -123,4 +126,53 @@ func BenchmarkServeQueryCustomersCredit(b *testing.B) {
 		calls.run(b, s, i)
 		i++
 	}
+}
+
+// BenchmarkClientRoundTrip calls the sandbox over loopback HTTP through the
+// partner API client, as the directory refresh does: the cost of one call
+// on both sides (the client's encoding, signing and decoding through the
+// SDK, the transport, the server).
+//
+//	go test -run '^$' -bench ClientRoundTrip ./partnerapi/sandbox/
+func BenchmarkClientRoundTrip(b *testing.B) {
+	s := newBenchServer(b)
+	s.now = time.Now // the client signs with the real time
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	c, err := partnerapi.New(partnerapi.Config{
+		Credential: s.DemoDistributor().Credential,
+		Endpoint:   ts.Listener.Addr().String(),
+		Scheme:     "http",
+		Limiters:   partnerapi.NewLimiters(1e9),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	uins := s.world.distributor.customers
+	b.Run("DescribeCustomerInfo", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			lo := (i * 20) % (len(uins) - 20)
+			batch := make([]int64, 20)
+			for k, uin := range uins[lo : lo+20] {
+				batch[k] = int64(uin)
+			}
+			if _, err := c.DescribeCustomerInfo(b.Context(), &partnerapi.DescribeCustomerInfoRequest{CustomerUin: batch}); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("QueryCustomersCredit", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			page := int64(1 + i%(len(uins)/100))
+			if _, err := c.QueryCustomersCredit(b.Context(), &partnerapi.QueryCustomersCreditRequest{Page: page, PageSize: 100, Order: "asc"}); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
 }
