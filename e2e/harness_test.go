@@ -62,16 +62,69 @@ func newEnv(t *testing.T, accounts ...account) *env {
 	return newEnvServing(t, nil, accounts...)
 }
 
+// password is a user's current password.
+func (p *portal) password(username string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.passwords[username]
+}
+
 // newEnvServing is newEnv with more flags for `portal serve`, such as the
 // built-in sandbox's size.
 func newEnvServing(t *testing.T, serveFlags []string, accounts ...account) *env {
 	t.Helper()
-	exe := browserPath(t)
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	return newEnvFor(t, testTimeout, serveFlags, accounts...)
+}
+
+// newEnvFor is newEnvServing for a test that may take longer than
+// testTimeout, such as one that walks every page. Its tabs open in the
+// package's one browser and die at the deadline.
+func newEnvFor(t *testing.T, timeout time.Duration, serveFlags []string, accounts ...account) *env {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(sharedBrowser(t), timeout)
 	t.Cleanup(cancel)
-	e := &env{browser: startBrowser(t, ctx, exe)}
+	e := &env{browser: ctx}
 	e.portal = startPortal(t, serveFlags, accounts)
 	return e
+}
+
+// The package's browser: started by the first test that needs one, closed
+// by TestMain. Every tab opens in a browser context of its own (its own
+// cookies), so sharing the process costs the tests nothing but its start.
+var browser struct {
+	once    sync.Once
+	ctx     context.Context
+	err     error
+	profile string
+	stop    func()
+}
+
+// sharedBrowser returns the package's browser, starting it if needed.
+func sharedBrowser(t *testing.T) context.Context {
+	t.Helper()
+	exe := browserPath(t)
+	browser.once.Do(func() {
+		if browser.profile, browser.err = os.MkdirTemp("", "e2e-chromium-"); browser.err != nil {
+			return
+		}
+		browser.ctx, browser.stop, browser.err = startBrowser(exe, browser.profile)
+	})
+	if browser.err != nil {
+		t.Fatalf("start %s: %v", exe, browser.err)
+	}
+	return browser.ctx
+}
+
+// TestMain closes the browser and removes its profile after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if browser.stop != nil {
+		browser.stop()
+	}
+	if browser.profile != "" {
+		os.RemoveAll(browser.profile)
+	}
+	os.Exit(code)
 }
 
 // browserPath finds Chromium or Chrome on PATH; the suite never downloads one.
@@ -92,13 +145,12 @@ func browserPath(t *testing.T) string {
 	return ""
 }
 
-// startBrowser launches a headless browser with a fresh profile; it lives
-// until ctx ends or the test is cleaned up.
-func startBrowser(t *testing.T, ctx context.Context, exe string) context.Context {
-	t.Helper()
+// startBrowser launches a headless browser with a fresh profile in dir,
+// and returns its context and the function that closes it.
+func startBrowser(exe, dir string) (context.Context, func(), error) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(dir),
 		chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
@@ -114,20 +166,21 @@ func startBrowser(t *testing.T, ctx context.Context, exe string) context.Context
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox)
 	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	// Cleanups run last-in first-out: the browser closes, then the
-	// allocator waits for its process, then t.TempDir removes the profile.
-	t.Cleanup(cancelAlloc)
-	t.Cleanup(cancelBrowser)
+	// Closing goes browser first, then the allocator, which waits for the
+	// process to end.
+	stop := func() { cancelBrowser(); cancelAlloc() }
 	if err := chromedp.Do(browserCtx); err != nil {
-		t.Fatalf("start %s: %v", exe, err)
+		stop()
+		return nil, nil, err
 	}
-	return browserCtx
+	return browserCtx, stop, nil
 }
 
 // portal is a running portal and the passwords of its users.
 type portal struct {
+	mu        sync.Mutex // guards passwords: parallel tabs sign in at once
 	url       string // http://127.0.0.1:PORT
 	passwords map[string]string
 }
@@ -299,7 +352,7 @@ func (tb *tab) consoleErrors() []consoleError {
 func (e *env) signedInTab(t *testing.T, username string) *tab {
 	t.Helper()
 	tb := e.newTab(t)
-	tb.signIn(t, username, e.portal.passwords[username])
+	tb.signIn(t, username, e.portal.password(username))
 	return tb
 }
 
@@ -372,7 +425,9 @@ func (tb *tab) signIn(t *testing.T, username, password string) {
 	if tb.count(t, testID("must-change")) != 0 || tb.count(t, testID("password-error")) != 0 {
 		tb.fatalf(t, "choosing %s's own password after the one-time one failed", username)
 	}
+	tb.portal.mu.Lock()
 	tb.portal.passwords[username] = own
+	tb.portal.mu.Unlock()
 	tb.open(t, "/")
 }
 

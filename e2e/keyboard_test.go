@@ -26,6 +26,7 @@ const pageLoadWait = 15 * time.Second
 // Space only. On every page the first Tab stop must be a skip link to the
 // content, and focus must survive the regions htmx replaces.
 func TestKeyboardOnly(t *testing.T) {
+	t.Parallel()
 	// A world large enough that a directory refresh runs for about a
 	// minute: long enough to watch it poll, and to cancel it.
 	e := newEnvServing(t, []string{"--sandbox-customers", "20000"})

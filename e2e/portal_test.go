@@ -13,6 +13,7 @@ import (
 // TestSignInShowsDashboard signs in with each role and checks the dashboard
 // and the navigation that role gets.
 func TestSignInShowsDashboard(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, staff, finance)
 	cases := []struct {
 		username    string
@@ -55,6 +56,7 @@ func TestSignInShowsDashboard(t *testing.T) {
 // TestWrongPasswordIsRefused checks the one generic failure message, and
 // that a failure does not spoil the next, correct attempt.
 func TestWrongPasswordIsRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tb := e.newTab(t)
 	attempts := []struct{ name, username, password string }{
@@ -89,6 +91,7 @@ func TestWrongPasswordIsRefused(t *testing.T) {
 // TestSignOut signs out and checks that signed-in pages send the browser
 // back to the sign-in page.
 func TestSignOut(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tb := e.signedInTab(t, "admin")
 	tb.do(t, "sign out",
@@ -114,6 +117,7 @@ func TestSignOut(t *testing.T) {
 // TestLanguageSwitch picks Chinese and English with the language select, on
 // the sign-in page and signed in, and checks that the choice is kept.
 func TestLanguageSwitch(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, staff)
 	tb := e.newTab(t)
 	tb.open(t, "/login")
@@ -138,7 +142,7 @@ func TestLanguageSwitch(t *testing.T) {
 
 	// A choice made before signing in holds after it.
 	tb.chooseLanguage(t, "zh-CN")
-	tb.signIn(t, staff.username, e.portal.passwords[staff.username])
+	tb.signIn(t, staff.username, e.portal.password(staff.username))
 	for _, path := range []string{"/", "/account"} {
 		tb.open(t, path)
 		if got := tb.lang(t); got != "zh-CN" {
@@ -183,6 +187,7 @@ func (tb *tab) chooseLanguage(t *testing.T, code string) {
 // TestStaffIsRefusedAdministration checks that staff get the 403 page on
 // the administrator's pages, and no way there in the navigation.
 func TestStaffIsRefusedAdministration(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, staff)
 	tb := e.signedInTab(t, staff.username)
 	for _, path := range []string{"/admin/users", "/admin/users/1", "/admin/credentials"} {
@@ -211,6 +216,7 @@ func expectForbidden(t *testing.T, tb *tab, path string) {
 // offered no form that changes anything but its own password, time zone and sessions,
 // and is refused the administrator's pages.
 func TestFinanceHasNoWriteForms(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, finance)
 	// A second session, so that /account lists one to end.
 	e.signedInTab(t, finance.username)
@@ -269,11 +275,12 @@ func TestFinanceHasNoWriteForms(t *testing.T) {
 // TestAuditListsLogins has staff and finance sign in (staff after one
 // failure), then reads the audit log as the administrator.
 func TestAuditListsLogins(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, staff, finance)
 	sam := e.newTab(t)
 	sam.submitLogin(t, staff.username, "not-the-password-1")
 	sam.do(t, "wait for the failure message", chromedp.WaitVisible(testID("login-error")))
-	sam.signIn(t, staff.username, e.portal.passwords[staff.username])
+	sam.signIn(t, staff.username, e.portal.password(staff.username))
 	e.signedInTab(t, finance.username)
 	admin := e.signedInTab(t, "admin")
 
