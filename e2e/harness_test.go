@@ -181,7 +181,7 @@ func startBrowser(exe, dir string) (context.Context, func(), error) {
 // portal is a running portal and the passwords of its users.
 type portal struct {
 	mu        sync.Mutex // guards passwords: parallel tabs sign in at once
-	url       string // http://127.0.0.1:PORT
+	url       string     // http://127.0.0.1:PORT
 	passwords map[string]string
 }
 
