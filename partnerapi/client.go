@@ -129,8 +129,30 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Transport == nil {
 		cfg.Transport = newTransport()
 	}
-	sdk.WithHttpTransport(cfg.Transport)
+	sdk.WithHttpTransport(answerTransport{cfg.Transport})
 	return &Client{cfg: cfg, sdk: sdk, limiters: lim}, nil
+}
+
+// answerTransport hands the SDK every ordinary answer (HTTP 200, not an
+// event stream) labelled application/octet-stream. The label only steers
+// the SDK past TryReadErr, which its rate-limit retry (turned off here)
+// runs on every answer, decoding the whole body twice to look for
+// RequestLimitExceeded; the SDK then reads the answer as JSON all the same
+// (ParseFromHttpResponse treats anything but an event stream as JSON) and
+// checks it for errors with sdkResponse.ParseErrorFromHTTPResponse, the
+// same checks TryReadErr makes. Other answers pass unchanged.
+type answerTransport struct{ next http.RoundTripper }
+
+func (t answerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	if err == nil && resp.StatusCode == http.StatusOK {
+		switch resp.Header.Get("Content-Type") {
+		case "text/event-stream", "application/octet-stream":
+		default:
+			resp.Header.Set("Content-Type", "application/octet-stream")
+		}
+	}
+	return resp, err
 }
 
 // idleConnsPerHost keeps enough connections open for the budget's
