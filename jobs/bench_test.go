@@ -57,10 +57,9 @@ func (c *callClock) take() (int, time.Duration) {
 // the time from the first answer to the last, as a fraction of 20/s × the
 // scale. It measures; it asserts no time.
 //
-// Loopback answers at once but the sandbox works out every answer on the
-// CPU (DescribeCustomerInfo rebuilds each customer's bills to tell whether
-// they have spent anything), so at scale 50 a small machine measures the
-// sandbox rather than the job. The cases with a round trip (a fault delaying
+// Loopback answers at once, so at scale 50 a small machine measures the
+// whole path's CPU (signing, the sandbox, decoding, the store's write per
+// page) against the budget. The cases with a round trip (a fault delaying
 // every answer, as a network would) measure what the job's concurrency is
 // for: keeping the budget busy while answers are on their way.
 //

@@ -51,10 +51,12 @@ func (tx *Tx) CachePut(ctx context.Context, kind, key string, value []byte, fetc
 	if fetchedAt.IsZero() {
 		fetchedAt = tx.stamp()
 	}
-	_, err := tx.tx.ExecContext(ctx, `
+	st, err := tx.prepared(ctx, `
 		INSERT INTO read_cache (kind, key, value, fetched_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, fetched_at = excluded.fetched_at`,
-		kind, key, string(value), formatTime(fetchedAt))
+		ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, fetched_at = excluded.fetched_at`)
+	if err == nil {
+		_, err = st.ExecContext(ctx, kind, key, string(value), formatTime(fetchedAt))
+	}
 	if err != nil {
 		return fmt.Errorf("cache put %s %q: %w", kind, key, err)
 	}

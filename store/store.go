@@ -57,6 +57,27 @@ type Tx struct {
 	now func() time.Time
 	// identity is set by methods that change users or sessions.
 	identity bool
+	// stmts are the statements prepared in this transaction, by query,
+	// for methods called once per row of a batch.
+	stmts map[string]*sql.Stmt
+}
+
+// prepared returns query prepared in the transaction, preparing it once:
+// a batch of a thousand rows parses its statement once, not a thousand
+// times. The statements close with the transaction.
+func (tx *Tx) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := tx.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := tx.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if tx.stmts == nil {
+		tx.stmts = map[string]*sql.Stmt{}
+	}
+	tx.stmts[query] = st
+	return st, nil
 }
 
 // Every connection gets its pragmas from the DSN rather than from a one-off

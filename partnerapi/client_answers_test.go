@@ -1,4 +1,4 @@
-package sandbox
+package partnerapi_test
 
 import (
 	"encoding/json"
