@@ -172,3 +172,30 @@ func TestNotAllowlistedWriteIsExplained(t *testing.T) {
 		t.Fatalf("the job page does not say the partner is not allowlisted for suspensions")
 	}
 }
+
+// TestJobConflictsArePlain: cancelling a job that has ended is a 409 with a
+// sentence, not a 500; starting a refresh that runs already joins it.
+func TestJobConflictsArePlain(t *testing.T) {
+	p := newPortal(t)
+	staff := p.login("staff")
+	id := jobIDFrom(t, p.post(staff, "/jobs/directory", nil))
+	p.waitJob(id)
+	r := p.post(staff, "/jobs/"+itoa(id)+"/cancel", nil)
+	if r.StatusCode != http.StatusConflict || len(byTestID(t, r.Body, "error-409")) != 1 {
+		t.Fatalf("cancelling a finished job answered %d", r.StatusCode)
+	}
+	// Two starts of the same refresh while it is planned or running: the
+	// second is taken to the first.
+	month := time.Now().UTC().Format("2006-01")
+	p.sandbox.InjectFault(sandbox.Fault{Action: partnerapi.ActionQueryCustomersCredit, Latency: 2 * time.Second, Count: 1})
+	first := jobIDFrom(t, p.post(staff, "/jobs/bills", url.Values{"month": {month}}))
+	second := p.post(staff, "/jobs/bills", url.Values{"month": {month}})
+	if got := jobIDFrom(t, second); got != first {
+		if j, _ := p.db.JobByID(t.Context(), first); j.Status == store.JobQueued || j.Status == store.JobRunning {
+			t.Fatalf("a second start made job %d beside the running %d", got, first)
+		}
+	}
+	if r := p.post(staff, "/jobs/bills", url.Values{"month": {"not-a-month"}}); r.StatusCode != http.StatusUnprocessableEntity || len(byTestID(t, r.Body, "error-422")) != 1 {
+		t.Fatalf("a bad month answered %d", r.StatusCode)
+	}
+}
