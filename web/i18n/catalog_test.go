@@ -3,7 +3,6 @@ package i18n
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -302,14 +301,7 @@ func TestPlaceholders(t *testing.T) {
 // (，：；？！（）。) next to Chinese characters; placeholders and codes keep
 // their ASCII.
 func TestChinesePunctuation(t *testing.T) {
-	b, err := os.ReadFile("locales/zh-CN.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var messages map[string]string
-	if err := json.Unmarshal(b, &messages); err != nil {
-		t.Fatal(err)
-	}
+	messages := chineseMessages(t)
 	placeholder := regexp.MustCompile(`\{\{[^}]*\}\}`)
 	isHan := func(r rune) bool { return unicode.Is(unicode.Han, r) }
 	for id, msg := range messages {
@@ -349,14 +341,7 @@ func TestGlossary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile("locales/zh-CN.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var messages map[string]string
-	if err := json.Unmarshal(b, &messages); err != nil {
-		t.Fatal(err)
-	}
+	messages := chineseMessages(t)
 	terms := 0
 	for _, line := range strings.Split(string(g), "\n") {
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -383,4 +368,27 @@ func TestGlossary(t *testing.T) {
 	if terms < 10 {
 		t.Fatalf("the glossary has %d terms", terms)
 	}
+}
+
+// chineseMessages reads every zh-CN file of the catalogue.
+func chineseMessages(t *testing.T) map[string]string {
+	t.Helper()
+	files, err := LocaleFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := map[string]string{}
+	for _, f := range files {
+		if f.Lang != Chinese {
+			continue
+		}
+		m, err := ReadLocaleFile(f.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, text := range m {
+			all[id] = text
+		}
+	}
+	return all
 }

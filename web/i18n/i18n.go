@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+	"strings"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
@@ -50,19 +51,25 @@ type Catalog struct {
 func New() (*Catalog, error) {
 	bundle := goi18n.NewBundle(language.English)
 	bundle.RegisterUnmarshalFunc("json", json.Unmarshal)
-	ids := map[string]map[string]bool{}
-	for _, f := range []struct{ file, code string }{{"en.json", English}, {"zh-CN.json", Chinese}} {
-		b, err := fs.ReadFile(localeFiles, "locales/"+f.file)
+	ids := map[string]map[string]bool{English: {}, Chinese: {}}
+	files, err := LocaleFiles()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		b, err := fs.ReadFile(localeFiles, "locales/"+f.Name)
 		if err != nil {
 			return nil, fmt.Errorf("load messages: %w", err)
 		}
-		mf, err := bundle.ParseMessageFileBytes(b, f.file)
+		mf, err := bundle.ParseMessageFileBytes(b, f.Name)
 		if err != nil {
-			return nil, fmt.Errorf("parse %s: %w", f.file, err)
+			return nil, fmt.Errorf("parse %s: %w", f.Name, err)
 		}
-		ids[f.code] = map[string]bool{}
 		for _, m := range mf.Messages {
-			ids[f.code][m.ID] = true
+			if ids[f.Lang][m.ID] {
+				return nil, fmt.Errorf("message %q is in more than one %s file", m.ID, f.Lang)
+			}
+			ids[f.Lang][m.ID] = true
 		}
 	}
 	for id := range ids[English] {
@@ -87,6 +94,47 @@ func New() (*Catalog, error) {
 		tags:    map[language.Tag]string{language.English: English, zh: Chinese},
 		ids:     all,
 	}, nil
+}
+
+// LocaleFile is one file of the catalogue: "en.json" and "zh-CN.json" hold
+// the shared messages, "<area>.en.json" and "<area>.zh-CN.json" an area's.
+type LocaleFile struct {
+	Name string
+	Lang string // English or Chinese
+}
+
+// LocaleFiles lists the catalogue's files.
+func LocaleFiles() ([]LocaleFile, error) {
+	entries, err := fs.ReadDir(localeFiles, "locales")
+	if err != nil {
+		return nil, fmt.Errorf("load messages: %w", err)
+	}
+	var out []LocaleFile
+	for _, e := range entries {
+		name := e.Name()
+		switch {
+		case name == "en.json" || strings.HasSuffix(name, ".en.json"):
+			out = append(out, LocaleFile{name, English})
+		case name == "zh-CN.json" || strings.HasSuffix(name, ".zh-CN.json"):
+			out = append(out, LocaleFile{name, Chinese})
+		default:
+			return nil, fmt.Errorf("locales/%s: name a catalogue file <area>.en.json or <area>.zh-CN.json", name)
+		}
+	}
+	return out, nil
+}
+
+// ReadLocaleFile returns a catalogue file's messages, by id.
+func ReadLocaleFile(name string) (map[string]string, error) {
+	b, err := fs.ReadFile(localeFiles, "locales/"+name)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("locales/%s: %w", name, err)
+	}
+	return m, nil
 }
 
 // MessageIDs returns every message id, sorted.
