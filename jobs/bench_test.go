@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/http/httptest"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -116,6 +115,15 @@ func benchmarkDirectoryRefresh(b *testing.B, customers int, scale float64, rtt t
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The second-level resellers' customers are refreshed too (without
+	// DescribeCustomerInfo, which refuses them).
+	all := customers
+	for sa, err := range client.AllQuerySubAgentsDetailV2(b.Context(), partnerapi.QuerySubAgentsDetailV2Request{}) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		all += int(sa.CountOfCustomers)
+	}
 	e := jobs.New(db, clients{client}, nil, jobs.DirectoryRefresh{})
 	svc := jobs.NewService(db, e, nil)
 	ctx, stop := context.WithCancel(b.Context())
@@ -139,8 +147,8 @@ func benchmarkDirectoryRefresh(b *testing.B, customers int, scale float64, rtt t
 				b.Fatal(err)
 			}
 			if j.Status == store.JobDone {
-				if j.UnitsDone != customers {
-					b.Fatalf("refreshed %d customers of %d", j.UnitsDone, customers)
+				if j.UnitsDone != all {
+					b.Fatalf("refreshed %d customers of %d", j.UnitsDone, all)
 				}
 				break
 			}
@@ -158,8 +166,9 @@ func benchmarkDirectoryRefresh(b *testing.B, customers int, scale float64, rtt t
 }
 
 // BenchmarkJobsPageData measures what the Jobs page's poll (/jobs/list)
-// needs with 50,000 customers in the directory and 50,000 bill summaries
-// for the month: the cache's freshness and the newest jobs.
+// needs with 50,000 customers in the customers table (a fifth of them
+// indirect) and 50,000 bill summaries for the month: the freshness figures
+// and the newest jobs.
 //
 //	go test -run '^$' -bench JobsPageData ./jobs/
 func BenchmarkJobsPageData(b *testing.B) {
@@ -179,13 +188,17 @@ func BenchmarkJobsPageData(b *testing.B) {
 	now := time.Now()
 	month := now.UTC().Format("2006-01")
 	summary := []byte(`{"Uin":100000000,"Month":"` + month + `","Total":"123.45","ByProduct":[{"BusinessCode":"p_cvm","BusinessCodeName":"Cloud Virtual Machine","TotalCost":"100.00000000"},{"BusinessCode":"p_cos","BusinessCodeName":"Cloud Object Storage","TotalCost":"23.45000000"}],"ByRegion":[{"RegionId":"1","RegionName":"Guangzhou","TotalCost":"123.45"}],"ByPayMode":[{"PayMode":"postPay","TotalCost":"123.45"}]}`)
-	entry := []byte(`{"Uin":100000000,"Name":"Customer","Email":"someone@example.com","Credit":"1000","RemainingCredit":"800","AccountStatus":"0","AuthStatus":"3"}`)
 	for from := 0; from < customers; from += 1000 {
 		err := db.Write(ctx, func(tx *store.Tx) error {
 			for i := from; i < from+1000; i++ {
 				uin := uint64(100000000 + i)
 				at := now.Add(-time.Duration(i) * time.Millisecond)
-				if err := tx.CachePut(ctx, jobs.CacheCustomer, strconv.FormatUint(uin, 10), entry, at); err != nil {
+				cu := store.Customer{Uin: uin, Name: fmt.Sprint("Customer ", i), Email: fmt.Sprintf("someone%d@example.com", i),
+					Credit: "1000", RemainingCredit: "800", AccountStatus: "0", AuthStatus: "3", FetchedAt: at}
+				if i%5 == 0 {
+					cu.ResellerUin = uint64(900000000 + i%300)
+				}
+				if err := tx.UpsertCustomer(ctx, cu); err != nil {
 					return err
 				}
 				if err := tx.CachePut(ctx, jobs.CacheBillSummary, jobs.BillCacheKey(month, uin), summary, at); err != nil {
@@ -217,7 +230,7 @@ func BenchmarkJobsPageData(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if st.Directory.Count != customers || st.Bills.Count != customers {
+		if st.Directory.Count != customers || st.Bills.Count != customers || st.Bills.Of != customers*4/5 {
 			b.Fatalf("CacheStatus = %+v", st)
 		}
 		list, err := svc.List(ctx, actor, 50)

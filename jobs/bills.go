@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -23,7 +24,9 @@ type BillSummary struct {
 	ByPayMode []partnerapi.PayModeSummaryOverviewItem
 }
 
-// BillsRefresh refreshes one month's bill summaries for a list of customers.
+// BillsRefresh refreshes one month's bill summaries for the partner's
+// direct customers; the current month's total also goes on each customer's
+// row in the customers table (Customer.Spend).
 type BillsRefresh struct {
 	DB  *store.DB
 	Now func() time.Time // clock for the cache's "as of"; time.Now when nil
@@ -49,38 +52,41 @@ type billsParams struct {
 }
 
 // billsPlanBatch is how many customers planning adds in one transaction.
-const billsPlanBatch = 1000
+const billsPlanBatch = store.MaxCustomerLimit
 
 // billsCursor is where a bills refresh's planning stands: walking the
-// directory cache's keys, or the partner API's customer list when the
-// cache was empty at the start.
+// customers table by UIN, or the partner API's customer list when the
+// table had no direct customer at the start.
 type billsCursor struct {
 	Source string // "directory" or "api"
 	After  string `json:",omitempty"` // directory: the last UIN added
 	Page   int64  `json:",omitempty"` // api: the last page added
 }
 
-// Plan lists the customers whose bills to read: those in the directory
-// cache, or when it is empty, those the partner API lists, a page at a time
-// (QueryCustomersCredit allows 5 pages a second, so 50,000 customers take
-// 100 s, which is why this runs inside the job and not in a request).
+// Plan lists the customers whose bills to read: the direct customers in
+// the customers table, or when it has none, those the partner API lists, a
+// page at a time (QueryCustomersCredit allows 5 pages a second, so 50,000
+// customers take 100 s, which is why this runs inside the job and not in a
+// request). A second-level reseller's customers are not the partner's to
+// read bills of: the bill actions refuse them.
 func (b BillsRefresh) Plan(ctx context.Context, c *partnerapi.Client, job store.Job, cursor string, add func([]Item, string) error) error {
 	var p billsParams
 	if err := json.Unmarshal(job.Params, &p); err != nil || p.Month == "" {
 		return fmt.Errorf("bills job %d has no month: %s", job.ID, job.Params)
 	}
+	direct := uint64(0)
 	var at billsCursor
 	if cursor != "" {
 		if err := json.Unmarshal([]byte(cursor), &at); err != nil {
 			return fmt.Errorf("bills job %d: plan cursor %q: %w", job.ID, cursor, err)
 		}
 	} else {
-		first, err := b.DB.CacheKeys(ctx, CacheCustomer, "", 1)
+		_, n, err := b.DB.SearchCustomers(ctx, store.CustomerQuery{ResellerUin: &direct, Limit: 1})
 		if err != nil {
-			return err
+			return fmt.Errorf("bills job %d: %w", job.ID, err)
 		}
 		at.Source = "api"
-		if len(first) > 0 {
+		if n > 0 {
 			at.Source = "directory"
 		}
 	}
@@ -93,18 +99,27 @@ func (b BillsRefresh) Plan(ctx context.Context, c *partnerapi.Client, job store.
 	}
 	switch at.Source {
 	case "directory":
+		after := uint64(0)
+		if at.After != "" {
+			var err error
+			if after, err = strconv.ParseUint(at.After, 10, 64); err != nil {
+				return fmt.Errorf("bills job %d: plan cursor %q: %w", job.ID, cursor, err)
+			}
+		}
 		for {
-			keys, err := b.DB.CacheKeys(ctx, CacheCustomer, at.After, billsPlanBatch)
-			if err != nil || len(keys) == 0 {
-				return err
+			page, _, err := b.DB.SearchCustomers(ctx, store.CustomerQuery{ResellerUin: &direct, AfterUin: after, Sort: "uin", Limit: billsPlanBatch})
+			if err != nil {
+				return fmt.Errorf("bills job %d: %w", job.ID, err)
 			}
-			uins := make([]uint64, 0, len(keys))
-			for _, k := range keys {
-				if uin, err := strconv.ParseUint(k, 10, 64); err == nil {
-					uins = append(uins, uin)
-				}
+			if len(page) == 0 {
+				return nil
 			}
-			at.After = keys[len(keys)-1]
+			uins := make([]uint64, len(page))
+			for i, cu := range page {
+				uins[i] = cu.Uin
+			}
+			after = uins[len(uins)-1]
+			at.After = strconv.FormatUint(after, 10)
 			if err := next(uins); err != nil {
 				return err
 			}
@@ -199,8 +214,22 @@ func (b BillsRefresh) Do(ctx context.Context, c *partnerapi.Client, _ store.Job,
 		return Result{}, err
 	}
 	key, fetched := BillCacheKey(p.Month, p.CustomerUin), clockNow(b.Now)
+	// The customer list shows this month's spend: the current month's
+	// total goes on the customer's row too.
+	current := p.Month == fetched.UTC().Format(monthLayout)
+	total := s.Total.String()
 	save := func(ctx context.Context, tx *store.Tx) error {
-		return tx.CachePut(ctx, CacheBillSummary, key, v, fetched)
+		if err := tx.CachePut(ctx, CacheBillSummary, key, v, fetched); err != nil {
+			return err
+		}
+		if !current {
+			return nil
+		}
+		// A customer planned from the API list may not be in the table (yet).
+		if err := tx.SetCustomerSpend(ctx, p.CustomerUin, p.Month, total); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return nil
 	}
 	return Result{RequestID: reqID, Summary: summary, Save: save}, nil
 }

@@ -26,6 +26,8 @@ type rig struct {
 	path   string
 	db     *store.DB
 	sb     *sandbox.Server
+	addr   string // the sandbox's address
+	scale  float64
 	client *partnerapi.Client
 	owner  store.User
 }
@@ -60,6 +62,7 @@ func newRigWith(t *testing.T, opts rigOptions) *rig {
 	r.sb = sb
 	ts := httptest.NewServer(sb)
 	t.Cleanup(ts.Close)
+	r.addr, r.scale = ts.Listener.Addr().String(), opts.scale
 	for _, c := range sb.Credentials() {
 		if c.Role == "distributor" {
 			r.client, err = partnerapi.New(partnerapi.Config{
@@ -224,8 +227,30 @@ func creditIntents(cs []partnerapi.QueryCustomersCreditData, n int) []jobs.Write
 	return out
 }
 
-func TestReadJobsFillTheCache(t *testing.T) {
-	r := newRigWith(t, rigOptions{customers: 130, scale: 1000}) // two directory pages, the last one short
+// indirect lists the second-level resellers' customers, by UIN, with the
+// reseller each belongs to.
+func (r *rig) indirect() map[uint64]uint64 {
+	r.t.Helper()
+	out := map[uint64]uint64{}
+	for sa, err := range r.client.AllQuerySubAgentsDetailV2(r.t.Context(), partnerapi.QuerySubAgentsDetailV2Request{}) {
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		for cu, err := range r.client.AllQueryT1IndirectCustomersDetail(r.t.Context(), partnerapi.QueryT1IndirectCustomersDetailRequest{SubAgentUin: sa.SubAgentUin}) {
+			if err != nil {
+				r.t.Fatal(err)
+			}
+			out[uint64(cu.ClientUin)] = uint64(sa.SubAgentUin)
+		}
+	}
+	if len(out) == 0 {
+		r.t.Fatal("the sandbox world has no indirect customers")
+	}
+	return out
+}
+
+func TestReadJobsFillTheTables(t *testing.T) {
+	r := newRigWith(t, rigOptions{customers: 130, scale: 1000}) // two pages of direct customers, the last one short
 	ctx := t.Context()
 	e := r.engine()
 	svc := jobs.NewService(r.db, e, nil)
@@ -236,24 +261,44 @@ func TestReadJobsFillTheCache(t *testing.T) {
 		t.Fatalf("StartDirectoryRefresh = %v, joined %v", err, joined)
 	}
 	j := r.waitFor(e, dir.ID, "an end", ended)
-	cs := r.customers()
-	if j.Status != store.JobDone || j.Total != 2 || j.Units != len(cs) || j.UnitsDone != len(cs) || j.Planning {
+	cs, indirect := r.customers(), r.indirect()
+	all := len(cs) + len(indirect)
+	// One item of the two pages of direct customers, one per reseller of
+	// its (fewer than 100) customers.
+	resellers := map[uint64]bool{}
+	for _, sa := range indirect {
+		resellers[sa] = true
+	}
+	if j.Status != store.JobDone || j.Total != 1+len(resellers) || j.Units != all || j.UnitsDone != all || j.Planning {
 		t.Fatalf("directory job %s: %d items, %d/%d customers, planning %v: %s", j.Status, j.Total, j.UnitsDone, j.Units, j.Planning, j.Error)
 	}
 	r.checkCounters(dir.ID)
-	if n, _, _ := r.db.CacheStats(ctx, jobs.CacheCustomer, ""); n != len(cs) {
-		t.Fatalf("directory cached %d customers, the API has %d", n, len(cs))
+	if n, _, err := r.db.CustomerStats(ctx); err != nil || n != all {
+		t.Fatalf("the customers table holds %d customers (%v), the API %d", n, err, all)
 	}
-	var dirEntry jobs.DirectoryEntry
-	if e, err := r.db.CacheGet(ctx, jobs.CacheCustomer, strconv.FormatUint(cs[0].ClientUin, 10)); err != nil {
+	first, err := r.db.CustomerByUin(ctx, cs[0].ClientUin)
+	if err != nil {
 		t.Fatal(err)
-	} else if err := json.Unmarshal(e.Value, &dirEntry); err != nil || dirEntry.AccountStatus == "" {
-		t.Fatalf("cached customer %s: %v; want account details from DescribeCustomerInfo", e.Value, err)
 	}
 	// QueryCustomersCredit masks the email, as production does; the
-	// directory keeps the whole one from DescribeCustomerInfo.
-	if !strings.Contains(cs[0].Email, "*") || dirEntry.Email == "" || strings.Contains(dirEntry.Email, "*") {
-		t.Fatalf("listed email %q, cached email %q; want the cached one whole", cs[0].Email, dirEntry.Email)
+	// table keeps the whole one from DescribeCustomerInfo, with the
+	// account details.
+	if !strings.Contains(cs[0].Email, "*") || first.Email == "" || strings.Contains(first.Email, "*") ||
+		first.AccountStatus == "" || first.AuthStatus == "" || first.ResellerUin != 0 || first.BindTime.IsZero() {
+		t.Fatalf("listed %+v, stored %+v; want the whole email and DescribeCustomerInfo's details", cs[0], first)
+	}
+	if first.Credit != cs[0].Credit.String() || first.RemainingCredit != cs[0].RemainingCredit.String() || first.Force != cs[0].Force {
+		t.Fatalf("stored credit %s/%s force %d, listed %s/%s force %d", first.Credit, first.RemainingCredit, first.Force,
+			cs[0].Credit, cs[0].RemainingCredit, cs[0].Force)
+	}
+	for uin, sa := range indirect {
+		cu, err := r.db.CustomerByUin(ctx, uin)
+		if err != nil || cu.ResellerUin != sa || cu.Name == "" || cu.BindTime.IsZero() || cu.Credit != "" {
+			t.Fatalf("indirect customer %d of %d stored as %+v, %v", uin, sa, cu, err)
+		}
+		if owner, err := r.db.CustomerOwner(ctx, uin); err != nil || owner != sa {
+			t.Fatalf("CustomerOwner(%d) = %d, %v; want %d", uin, owner, err, sa)
+		}
 	}
 
 	month := time.Now().UTC().Format("2006-01")
@@ -262,6 +307,7 @@ func TestReadJobsFillTheCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	j = r.waitFor(e, bills.ID, "an end", ended)
+	// The direct customers' bills only: the API refuses the others'.
 	if j.Status != store.JobDone || j.Done != len(cs) || j.UnitsDone != len(cs) {
 		t.Fatalf("bills job %s, %d/%d: %s", j.Status, j.Done, j.Total, j.Error)
 	}
@@ -281,11 +327,15 @@ func TestReadJobsFillTheCache(t *testing.T) {
 	if !s.Total.Decimal().Equal(want.TotalCost.Decimal()) {
 		t.Fatalf("cached total %s, API total %s", s.Total, want.TotalCost)
 	}
+	// The current month's total is on the customer's row too.
+	if first, err = r.db.CustomerByUin(ctx, cs[0].ClientUin); err != nil || first.SpendMonth != month || first.Spend != want.TotalCost.String() {
+		t.Fatalf("customer's spend %s for %q (%v), API total %s", first.Spend, first.SpendMonth, err, want.TotalCost)
+	}
 	st, err := svc.CacheStatus(ctx, month)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Directory.Count != len(cs) || st.Directory.Stale || st.Bills.Count != len(cs) || st.Bills.Of != len(cs) || st.Bills.Stale ||
+	if st.Directory.Count != all || st.Directory.Stale || st.Bills.Count != len(cs) || st.Bills.Of != len(cs) || st.Bills.Stale ||
 		st.Directory.Refreshing != 0 || st.Bills.Refreshing != 0 {
 		t.Errorf("CacheStatus after both refreshes = %+v", st)
 	}
@@ -682,12 +732,12 @@ func TestUnknownOutcomesOfEndedJobsAreReconciledAfterRestart(t *testing.T) {
 func TestPlanningResumesAfterRestart(t *testing.T) {
 	tests := []struct {
 		name       string
-		fillCache  bool // the directory cache holds the customers
+		fillTable  bool // the customers table holds the customers
 		firstBatch int  // customers planned before the stop
 		cursor     func(last uint64) string
 		wantPages  int // QueryCustomersCredit calls the resumed planning makes
 	}{
-		{"from the directory cache", true, 100, func(last uint64) string {
+		{"from the customers table", true, 100, func(last uint64) string {
 			return fmt.Sprintf(`{"Source":"directory","After":"%d"}`, last)
 		}, 0},
 		{"from the partner API", false, 100, func(uint64) string { return `{"Source":"api","Page":1}` }, 1},
@@ -703,15 +753,19 @@ func TestPlanningResumesAfterRestart(t *testing.T) {
 				}
 				uins = append(uins, c.ClientUin)
 			}
-			if tt.fillCache {
-				for _, uin := range uins {
-					if err := r.db.Write(ctx, func(tx *store.Tx) error {
-						return tx.CachePut(ctx, jobs.CacheCustomer, strconv.FormatUint(uin, 10), []byte(`{}`), time.Time{})
-					}); err != nil {
-						t.Fatal(err)
+			if tt.fillTable {
+				if err := r.db.Write(ctx, func(tx *store.Tx) error {
+					for _, uin := range uins {
+						if err := tx.UpsertCustomer(ctx, store.Customer{Uin: uin}); err != nil {
+							return err
+						}
 					}
+					// A reseller's customer, whose bills are not the partner's.
+					return tx.UpsertCustomer(ctx, store.Customer{Uin: 1, ResellerUin: 77})
+				}); err != nil {
+					t.Fatal(err)
 				}
-				slices.SortFunc(uins, func(a, b uint64) int { return strings.Compare(strconv.FormatUint(a, 10), strconv.FormatUint(b, 10)) })
+				slices.Sort(uins)
 			}
 			e := r.engine()
 			svc := jobs.NewService(r.db, e, nil)

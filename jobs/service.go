@@ -92,7 +92,7 @@ type JobDetail struct {
 // Freshness is how much of some cached data there is and how old it is.
 type Freshness struct {
 	Count  int       // entries cached
-	Of     int       // entries there should be (bills: customers in the directory); 0 when not known
+	Of     int       // entries there should be (bills: the direct customers in the directory); 0 when not known
 	Oldest time.Time // the oldest entry's fetch time; zero when there is none
 	Stale  bool      // the oldest entry is past the data's freshness, or nothing is cached
 	// Refreshing is the queued or running job refreshing this data; 0 when none.
@@ -102,8 +102,8 @@ type Freshness struct {
 // CacheStatus is the freshness of what the refresh jobs fill, for the Jobs page.
 type CacheStatus struct {
 	Month     string    // the month Bills describes
-	Directory Freshness // the customer directory
-	Bills     Freshness // the month's bill summaries, out of the directory's customers
+	Directory Freshness // the customers table: direct and indirect customers
+	Bills     Freshness // the month's bill summaries, out of the direct customers
 }
 
 // RecentMonths lists the months a bills refresh may cover: the current
@@ -394,10 +394,10 @@ func ProgressOf(j store.Job, now time.Time) Progress {
 	return p
 }
 
-// CacheStatus reports how fresh the directory and a month's bill summaries
-// are ("" for the current month): counts and oldest fetch times by
-// aggregate queries, staleness by the apicache policy, and the refresh job
-// running for each, if any.
+// CacheStatus reports how fresh the customers table and a month's bill
+// summaries are ("" for the current month): counts and oldest fetch times
+// by aggregate queries, staleness by the apicache policy, and the refresh
+// job running for each, if any.
 func (s *Service) CacheStatus(ctx context.Context, month string) (CacheStatus, error) {
 	now := s.now()
 	months := RecentMonths(now)
@@ -408,23 +408,32 @@ func (s *Service) CacheStatus(ctx context.Context, month string) (CacheStatus, e
 		return CacheStatus{}, apperr.InvalidField("month", msgBadMonth)
 	}
 	st := CacheStatus{Month: month}
-	var err error
-	if st.Directory, err = s.freshness(ctx, CacheCustomer, "", apicache.Directory, KindDirectory, directoryScope, now); err != nil {
+	n, oldest, err := s.db.CustomerStats(ctx)
+	if err != nil {
+		return CacheStatus{}, fmt.Errorf("cache status: %w", err)
+	}
+	if st.Directory, err = s.freshness(ctx, n, oldest, apicache.Directory, KindDirectory, directoryScope, now); err != nil {
 		return CacheStatus{}, err
 	}
-	if st.Bills, err = s.freshness(ctx, CacheBillSummary, month+"/", apicache.BillsKind(month, now), KindBills, month, now); err != nil {
+	n, oldest, err = s.db.CacheStats(ctx, CacheBillSummary, month+"/")
+	if err != nil {
+		return CacheStatus{}, fmt.Errorf("cache status: %w", err)
+	}
+	if st.Bills, err = s.freshness(ctx, n, oldest, apicache.BillsKind(month, now), KindBills, month, now); err != nil {
 		return CacheStatus{}, err
 	}
-	st.Bills.Of = st.Directory.Count
+	// Bills are read for the direct customers only: a second-level
+	// reseller's customers' bills are not the partner's to read.
+	direct := uint64(0)
+	if _, st.Bills.Of, err = s.db.SearchCustomers(ctx, store.CustomerQuery{ResellerUin: &direct, Limit: 1}); err != nil {
+		return CacheStatus{}, fmt.Errorf("cache status: %w", err)
+	}
 	return st, nil
 }
 
-// freshness measures one cached key range.
-func (s *Service) freshness(ctx context.Context, cacheKind, prefix string, policy apicache.Kind, jobKind, scope string, now time.Time) (Freshness, error) {
-	n, oldest, err := s.db.CacheStats(ctx, cacheKind, prefix)
-	if err != nil {
-		return Freshness{}, fmt.Errorf("cache status: %w", err)
-	}
+// freshness judges n entries whose oldest was fetched at oldest, and finds
+// the job refreshing them.
+func (s *Service) freshness(ctx context.Context, n int, oldest time.Time, policy apicache.Kind, jobKind, scope string, now time.Time) (Freshness, error) {
 	f := Freshness{Count: n, Oldest: oldest, Stale: apicache.Stale(policy, oldest, now)}
 	active, err := s.db.ActiveJob(ctx, jobKind, scope)
 	switch {

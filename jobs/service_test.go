@@ -201,7 +201,7 @@ func TestStartAnswersWithoutTheAPI(t *testing.T) {
 		return r.sb.Requests(partnerapi.ActionQueryCustomersCredit) + r.sb.Requests(partnerapi.ActionDescribeCustomerInfo) +
 			r.sb.Requests(partnerapi.ActionDescribeCustomerBillSummary)
 	}
-	cs := r.customers()
+	cs, indirect := r.customers(), r.indirect()
 	before := reads()
 
 	bills, _, err := svc.StartBillsRefresh(ctx, r.actor(), time.Now().UTC().Format("2006-01"))
@@ -222,10 +222,11 @@ func TestStartAnswersWithoutTheAPI(t *testing.T) {
 	}
 
 	r.start(e)
-	for _, id := range []int64{bills.ID, dir.ID} {
+	// The directory counts every customer; the bills, the direct ones'.
+	for id, want := range map[int64]int{bills.ID: len(cs), dir.ID: len(cs) + len(indirect)} {
 		j := r.waitFor(e, id, "an end", ended)
-		if j.Status != store.JobDone || j.Units != len(cs) || j.UnitsDone != len(cs) || j.Planning {
-			t.Errorf("job %d (%s) ended %s with %d/%d customers: %s", id, j.Kind, j.Status, j.UnitsDone, j.Units, j.Error)
+		if j.Status != store.JobDone || j.Units != want || j.UnitsDone != want || j.Planning {
+			t.Errorf("job %d (%s) ended %s with %d/%d customers, want %d: %s", id, j.Kind, j.Status, j.UnitsDone, j.Units, want, j.Error)
 		}
 	}
 	if r.sb.Requests(partnerapi.ActionQueryCustomersCredit) == 0 {
@@ -460,9 +461,18 @@ func TestCacheStatus(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for i, age := range []time.Duration{time.Minute, 10 * time.Minute, 14 * time.Minute} {
-		put(jobs.CacheCustomer, strconv.Itoa(1000+i), age)
+	customer := func(uin, reseller uint64, age time.Duration) {
+		t.Helper()
+		if err := r.db.Write(ctx, func(tx *store.Tx) error {
+			return tx.UpsertCustomer(ctx, store.Customer{Uin: uin, ResellerUin: reseller, FetchedAt: now.Add(-age)})
+		}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	for i, age := range []time.Duration{time.Minute, 10 * time.Minute, 14 * time.Minute} {
+		customer(uint64(1000+i), 0, age)
+	}
+	customer(2000, 77, 2*time.Minute) // a second-level reseller's, whose bills are not read
 	put(jobs.CacheBillSummary, jobs.BillCacheKey("2026-03", 1000), 30*time.Minute)
 	put(jobs.CacheBillSummary, jobs.BillCacheKey("2026-03", 1001), 2*time.Hour)
 	put(jobs.CacheBillSummary, jobs.BillCacheKey("2026-02", 1000), 2*time.Hour)
@@ -497,7 +507,7 @@ func TestCacheStatus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantDir := jobs.Freshness{Count: 3, Oldest: now.Add(-14 * time.Minute)}
+			wantDir := jobs.Freshness{Count: 4, Oldest: now.Add(-14 * time.Minute)}
 			if st.Month != tt.wantMonth || st.Directory != wantDir || st.Bills != tt.wantBills {
 				t.Errorf("CacheStatus = %+v\nwant month %s, directory %+v, bills %+v", st, tt.wantMonth, wantDir, tt.wantBills)
 			}
@@ -505,10 +515,10 @@ func TestCacheStatus(t *testing.T) {
 	}
 
 	t.Run("the directory goes stale after 15 minutes", func(t *testing.T) {
-		put(jobs.CacheCustomer, "1009", 16*time.Minute)
+		customer(1009, 0, 16*time.Minute)
 		st, err := svc.CacheStatus(ctx, "")
-		if err != nil || !st.Directory.Stale || st.Directory.Count != 4 {
-			t.Errorf("CacheStatus = %+v, %v; want a stale directory of 4", st.Directory, err)
+		if err != nil || !st.Directory.Stale || st.Directory.Count != 5 || st.Bills.Of != 4 {
+			t.Errorf("CacheStatus = %+v, %v; want a stale directory of 5, bills of 4", st, err)
 		}
 	})
 }
