@@ -55,6 +55,7 @@ type CustomerQuery struct {
 	// of its words, case-insensitively.
 	Text              string
 	AuthStatus        string  // "" any
+	NotAuthStatus     string  // "" any; else only customers whose AuthStatus differs (such as not verified)
 	Suspended         *bool   // nil any; see Customer.Suspended
 	ResellerUin       *uint64 // nil any; 0 direct customers; else that reseller's indirect customers
 	HasSpendThisMonth *bool   // nil any; true: a positive spend recorded for Month; needs Month
@@ -624,6 +625,10 @@ func (q CustomerQuery) where() (string, []any, error) {
 		conds = append(conds, "auth_status = ?")
 		args = append(args, q.AuthStatus)
 	}
+	if q.NotAuthStatus != "" {
+		conds = append(conds, "auth_status <> ?")
+		args = append(args, q.NotAuthStatus)
+	}
 	if q.Suspended != nil {
 		if *q.Suspended {
 			conds = append(conds, "(force = 2 OR account_status = '2')")
@@ -707,7 +712,7 @@ func (q CustomerQuery) testsRows() bool {
 		return false
 	}
 	direct := q.ResellerUin != nil && *q.ResellerUin == 0 && q.Sort != "" && q.Sort != "uin" && q.Sort != "reseller_uin"
-	return q.AuthStatus != "" || q.Suspended != nil || q.HasSpendThisMonth != nil || direct
+	return q.AuthStatus != "" || q.NotAuthStatus != "" || q.Suspended != nil || q.HasSpendThisMonth != nil || direct
 }
 
 // build renders the query's condition with its arguments and its order.

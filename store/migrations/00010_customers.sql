@@ -50,7 +50,8 @@ CREATE TABLE customers (
 -- Indexes, few on purpose: a directory refresh writes a hundred rows a
 -- page at the partner API's pace, and an index in an order unrelated to the
 -- UIN (a name, an amount) takes a write of most of its pages per page of
--- new customers. So: the two sorts people use most (name, credit), a
+-- new customers. So: the sorts people use most (name, credit, and the
+-- binding time, newest first by default, which new customers append to), a
 -- reseller's customers (0: the direct ones) and the fetch time (the oldest,
 -- the customers a refresh did not see). Each is on its column alone: the
 -- rowid (uin), the tie-breaker of every order, ends every index, so a page
@@ -59,6 +60,7 @@ CREATE TABLE customers (
 -- The name sorts by lower(name), which SQLite and Postgres both index.
 CREATE INDEX customers_name ON customers (lower(name));
 CREATE INDEX customers_credit ON customers (credit_micros);
+CREATE INDEX customers_bind_time ON customers (bind_time);
 CREATE INDEX customers_reseller ON customers (reseller_uin);
 CREATE INDEX customers_fetched_at ON customers (fetched_at);
 
