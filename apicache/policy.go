@@ -20,11 +20,20 @@ const (
 	Figures Kind = "figures"
 	// Directory is the customer directory the refresh job fills.
 	Directory Kind = "directory"
+	// Customer is one customer's details on its page: account, credit,
+	// allocation history, vouchers.
+	Customer Kind = "customer"
 	// BillsCurrentMonth is the current month's bill summaries, which change
 	// all day.
 	BillsCurrentMonth Kind = "bills.current"
 	// BillsPastMonth is a past month's bill summaries, which settle.
 	BillsPastMonth Kind = "bills.past"
+	// Invitations is the state of the invitations the portal sent
+	// (QueryInvitationInfo): it changes when a recipient uses a link.
+	Invitations Kind = "invitations"
+	// Reference is the API's reference lists (country codes, industries),
+	// which change rarely.
+	Reference Kind = "reference"
 )
 
 // policies is how long each kind counts as fresh; past that age a page
@@ -32,8 +41,11 @@ const (
 var policies = map[Kind]time.Duration{
 	Figures:           time.Minute,
 	Directory:         15 * time.Minute,
+	Customer:          5 * time.Minute,
 	BillsCurrentMonth: time.Hour,
 	BillsPastMonth:    24 * time.Hour,
+	Invitations:       5 * time.Minute,
+	Reference:         24 * time.Hour,
 }
 
 // FreshFor returns how long data of the kind counts as fresh.

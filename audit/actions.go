@@ -7,10 +7,11 @@ var actions = []string{
 	"login", "login.failed", "login.throttled", "logout", "password.change", "session.end",
 	"user.create", "user.update", "user.reset_password", "user.disable", "user.enable",
 	"credential.save", "credential.delete", "credential.test", "api.target",
-	"audit.export", "job.submit", "job.cancel",
+	"audit.export", "job.submit", "job.cancel", "job.check",
 	// Writes to the partner API, recorded by their action's name with a
 	// phase (intent, outcome, reconciled).
-	"AllocateCustomerCredit", "ForceQN", "ModifyClientRemark",
+	"AllocateCustomerCredit", "ForceQN", "ModifyClientRemark", "ApproveClientApply", "ApproveSubAgentApply",
+	"CreateAccount", "CreateAndSendClientInvitationMail", "SendVerifyCode",
 }
 
 // Actions lists the actions the portal records, for the audit page's filter.

@@ -74,8 +74,9 @@ var grants = map[Role][]Permission{
 		WriteCredit, ViewBills, ViewVouchers, ViewCommission, OwnSessions, ViewJobs, RunJobs},
 	RoleFinance: {ViewDashboard, ViewCustomers, ViewCredit, ViewBills, ViewVouchers, ViewCommission, ViewAudit,
 		Export, OwnSessions, ViewJobs},
+	// A reseller's login sees its own jobs: the bulk writes it asked for.
 	RoleSubagent: {ViewDashboard, ViewCustomers, WriteCustomers, ViewCredit, WriteCredit, ViewBills,
-		ViewVouchers, OwnSessions},
+		ViewVouchers, OwnSessions, ViewJobs},
 }
 
 // Can reports whether the role holds the permission.

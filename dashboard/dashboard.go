@@ -7,7 +7,6 @@ package dashboard
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strconv"
 	"sync"
@@ -25,33 +24,8 @@ type Clients interface {
 	ForSubagent(ctx context.Context, subagentUin uint64) (c *partnerapi.Client, own bool, err error)
 }
 
-// Mode says how fresh the figures must be.
-type Mode int
-
-// The modes of reading the figures.
-const (
-	// Cached returns what the cache holds without calling the API, except
-	// for a figure never read before, which it waits for.
-	Cached Mode = iota
-	// Fresh calls the API for stale figures, waiting until the deadline.
-	Fresh
-	// Refresh calls the API for every figure (shared with whoever else
-	// asks at the same moment).
-	Refresh
-)
-
 // Figure is one value on the dashboard with its age.
-type Figure[T any] struct {
-	Value     *T        // nil when unknown (never read, or failed)
-	FetchedAt time.Time // when Value was read
-	Err       error     // why the last read failed, if it did
-	Pending   bool      // a read is under way and has not answered yet
-}
-
-// Stale reports whether the figure is older than its freshness at now.
-func (f Figure[T]) Stale(now time.Time) bool {
-	return f.Value == nil || apicache.Stale(apicache.Figures, f.FetchedAt, now)
-}
+type Figure[T any] = apicache.Figure[T]
 
 // Credit is the partner's credit.
 type Credit struct {
@@ -82,12 +56,13 @@ type Figures struct {
 // Stale reports whether any shown figure is stale or still pending, so the
 // page asks for fresh ones in the background.
 func (f Figures) Stale() bool {
-	s := f.Credit.Stale(f.Now) || f.Vouchers.Stale(f.Now) || f.Credit.Pending || f.Vouchers.Pending
+	const k = apicache.Figures
+	s := f.Credit.Stale(k, f.Now) || f.Vouchers.Stale(k, f.Now) || f.Credit.Pending || f.Vouchers.Pending
 	if !f.ThroughDistributor {
-		s = s || f.PendingCustomers.Pending || (f.PendingCustomers.Stale(f.Now) && !unavailable(f.PendingCustomers.Err))
+		s = s || f.PendingCustomers.Pending || (f.PendingCustomers.Stale(k, f.Now) && !unavailable(f.PendingCustomers.Err))
 	}
 	if f.ShowResellers {
-		s = s || f.PendingResellers.Pending || f.PendingResellers.Stale(f.Now)
+		s = s || f.PendingResellers.Pending || f.PendingResellers.Stale(k, f.Now)
 	}
 	return s
 }
@@ -112,7 +87,7 @@ var ErrForbidden = errors.New("may not view the dashboard")
 
 // Figures reads the dashboard for actor; each figure carries its own age
 // and failure.
-func (s *Service) Figures(ctx context.Context, actor audit.Actor, mode Mode) (Figures, error) {
+func (s *Service) Figures(ctx context.Context, actor audit.Actor, mode apicache.Mode) (Figures, error) {
 	if !actor.Can(auth.ViewDashboard) {
 		return Figures{}, ErrForbidden
 	}
@@ -182,7 +157,7 @@ func (s *Service) Figures(ctx context.Context, actor audit.Actor, mode Mode) (Fi
 
 // resellerFigures reads a reseller's credit and vouchers from the
 // distributor's list of its resellers.
-func (s *Service) resellerFigures(ctx context.Context, client *partnerapi.Client, uin uint64, mode Mode, f *Figures) {
+func (s *Service) resellerFigures(ctx context.Context, client *partnerapi.Client, uin uint64, mode apicache.Mode, f *Figures) {
 	req := &partnerapi.QuerySubAgentsDetailV2Request{Page: 1, PageSize: 1, FilterType: "SubAgentUin", Filter: strconv.FormatUint(uin, 10)}
 	type reseller struct {
 		Credit   Credit
@@ -212,33 +187,7 @@ func (s *Service) resellerFigures(ctx context.Context, client *partnerapi.Client
 	}
 }
 
-// read reads one figure through the cache, keyed by the client's
-// credential, the action and its parameters.
-func read[T any](ctx context.Context, s *Service, c *partnerapi.Client, mode Mode, action string, params any, call func(context.Context) (T, error)) Figure[T] {
-	p, _ := json.Marshal(params)
-	key := apicache.Key{Credential: c.SecretID(), Action: action, Params: string(p)}
-	fetch := func(ctx context.Context) (any, error) { return call(ctx) }
-	var e apicache.Entry
-	var err error
-	switch mode {
-	case Refresh:
-		e, err = s.cache.Refresh(ctx, key, fetch)
-	case Fresh:
-		e, err = s.cache.Get(ctx, key, apicache.Figures, fetch)
-	default:
-		var ok bool
-		if e, ok = s.cache.Peek(key); ok {
-			err = e.Err
-		} else {
-			e, err = s.cache.Get(ctx, key, apicache.Figures, fetch)
-		}
-	}
-	f := Figure[T]{FetchedAt: e.FetchedAt, Pending: errors.Is(err, apicache.ErrPending)}
-	if !f.Pending {
-		f.Err = err
-	}
-	if v, ok := e.Value.(T); ok {
-		f.Value = &v
-	}
-	return f
+// read reads one figure through the cache with the client's credential.
+func read[T any](ctx context.Context, s *Service, c *partnerapi.Client, mode apicache.Mode, action string, params any, call func(context.Context) (T, error)) Figure[T] {
+	return apicache.Read(ctx, s.cache, c.SecretID(), apicache.Figures, mode, action, params, call)
 }

@@ -88,7 +88,7 @@ func (e *env) calls(action string) int { return e.sb.Requests(action) }
 func TestFiguresComeFromTheCache(t *testing.T) {
 	e := newEnv(t, false)
 	ctx := t.Context()
-	f, err := e.svc.Figures(ctx, staff, Cached)
+	f, err := e.svc.Figures(ctx, staff, apicache.Cached)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestFiguresComeFromTheCache(t *testing.T) {
 			who = finance
 		}
 		wg.Go(func() {
-			if _, err := e.svc.Figures(ctx, who, Fresh); err != nil {
+			if _, err := e.svc.Figures(ctx, who, apicache.Fresh); err != nil {
 				t.Error(err)
 			}
 		})
@@ -115,23 +115,23 @@ func TestFiguresComeFromTheCache(t *testing.T) {
 	if n := e.calls(partnerapi.ActionQueryPartnerCredit); n != 1 {
 		t.Fatalf("%d QueryPartnerCredit calls for 51 views within a minute, want 1", n)
 	}
-	if f, _ := e.svc.Figures(ctx, finance, Cached); f.ShowResellers {
+	if f, _ := e.svc.Figures(ctx, finance, apicache.Cached); f.ShowResellers {
 		t.Fatal("finance is shown reseller applications")
 	}
 	// Past the freshness, a cached view shows the old figures as stale and
 	// the background refresh reads them again.
 	e.clock.advance(2 * time.Minute)
-	f, _ = e.svc.Figures(ctx, staff, Cached)
+	f, _ = e.svc.Figures(ctx, staff, apicache.Cached)
 	if !f.Stale() || f.Credit.Value == nil || e.calls(partnerapi.ActionQueryPartnerCredit) != 1 {
 		t.Fatalf("a stale cached view: stale %v, calls %d", f.Stale(), e.calls(partnerapi.ActionQueryPartnerCredit))
 	}
-	if f, _ = e.svc.Figures(ctx, staff, Fresh); f.Stale() || e.calls(partnerapi.ActionQueryPartnerCredit) != 2 {
+	if f, _ = e.svc.Figures(ctx, staff, apicache.Fresh); f.Stale() || e.calls(partnerapi.ActionQueryPartnerCredit) != 2 {
 		t.Fatalf("a fresh read: stale %v, calls %d", f.Stale(), e.calls(partnerapi.ActionQueryPartnerCredit))
 	}
 	// Refresh calls again, but two refreshes at once share one call.
 	e.clock.advance(5 * time.Second)
-	wg.Go(func() { e.svc.Figures(ctx, staff, Refresh) })
-	wg.Go(func() { e.svc.Figures(ctx, finance, Refresh) })
+	wg.Go(func() { e.svc.Figures(ctx, staff, apicache.Refresh) })
+	wg.Go(func() { e.svc.Figures(ctx, finance, apicache.Refresh) })
 	wg.Wait()
 	if n := e.calls(partnerapi.ActionQueryPartnerCredit); n != 3 {
 		t.Fatalf("two refreshes at once made %d calls in all, want 3", n)
@@ -142,7 +142,7 @@ func TestResellerFigures(t *testing.T) {
 	for _, own := range []bool{false, true} {
 		e := newEnv(t, own)
 		sub := audit.Actor{Principal: auth.Principal{UserID: 3, Username: "r", Role: auth.RoleSubagent, SubagentUin: e.subUin}}
-		f, err := e.svc.Figures(t.Context(), sub, Cached)
+		f, err := e.svc.Figures(t.Context(), sub, apicache.Cached)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +156,7 @@ func TestResellerFigures(t *testing.T) {
 			t.Fatal("a reseller seen through the distributor shows an issued count the API does not give")
 		}
 	}
-	if _, err := newEnv(t, false).svc.Figures(t.Context(), audit.Actor{}, Cached); !errors.Is(err, ErrForbidden) {
+	if _, err := newEnv(t, false).svc.Figures(t.Context(), audit.Actor{}, apicache.Cached); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("nobody got the figures: %v", err)
 	}
 }
@@ -164,7 +164,7 @@ func TestResellerFigures(t *testing.T) {
 func TestFailuresAreShownPerFigure(t *testing.T) {
 	e := newEnv(t, false)
 	e.sb.InjectFault(sandbox.Fault{Action: partnerapi.ActionQueryVoucherPool, Code: "InternalError", Count: 100})
-	f, err := e.svc.Figures(t.Context(), staff, Cached)
+	f, err := e.svc.Figures(t.Context(), staff, apicache.Cached)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestFailuresAreShownPerFigure(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.advance(2 * time.Minute)
-	f, _ = e.svc.Figures(t.Context(), staff, Fresh)
+	f, _ = e.svc.Figures(t.Context(), staff, apicache.Fresh)
 	if !partnerapi.NotAllowlisted(partnerapi.ActionQueryPendingClientsV2, f.PendingCustomers.Err) {
 		t.Fatalf("pending customers without the allowlist: %v", f.PendingCustomers.Err)
 	}

@@ -13,10 +13,6 @@ import (
 
 // Read-cache kinds.
 const (
-	// CacheCustomer held the directory's customers before the customers
-	// table; nothing fills or reads it now (migration 00010 emptied it),
-	// and a write drops its customer's entry, which finds none.
-	CacheCustomer = "customer"
 	// CacheBillSummary is what the bills refresh fills; key "YYYY-MM/UIN"
 	// (BillCacheKey), value a BillSummary.
 	CacheBillSummary = "bill.summary"

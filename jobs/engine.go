@@ -19,9 +19,12 @@ import (
 	"resellerportal/store"
 )
 
-// Clients gives the engine a partner API client acting as the distributor.
+// Clients gives the engine partner API clients: the distributor's, and a
+// second-level reseller's own (own false when none is stored for it and the
+// distributor's came back instead).
 type Clients interface {
 	Distributor(ctx context.Context) (*partnerapi.Client, error)
+	ForSubagent(ctx context.Context, subagentUin uint64) (c *partnerapi.Client, own bool, err error)
 }
 
 // Item is one unit of a job's work as a kind sees it.
@@ -83,6 +86,29 @@ const (
 	KindBills     = "bills.refresh"
 	KindWrites    = "writes.apply"
 )
+
+// Acting is a Kind whose jobs may act as a second-level reseller (with its
+// own stored key) or carry a person's priority instead of a job's.
+type Acting interface {
+	Kind
+	// Acting says, from the job's parameters, the reseller whose key the job
+	// acts with (0: the distributor's) and whether a person is waiting for
+	// it (its calls then go ahead of background work).
+	Acting(job store.Job) (reseller uint64, interactive bool)
+}
+
+// NotSentError is a write item's failure before anything was sent: the
+// item is failed with Code, and there is nothing to reconcile.
+type NotSentError struct {
+	Code   string
+	Reason string
+}
+
+func (e *NotSentError) Error() string { return e.Code + ": " + e.Reason }
+
+// ErrNoResellerKey is why a job acting as a second-level reseller cannot
+// run: no API key of that reseller is stored.
+var ErrNoResellerKey = errors.New("no API key of the second-level reseller is stored")
 
 // Planner is a Kind that works out its own items as the job's first step,
 // inside the job, so that starting a job answers at once whatever the size
@@ -336,13 +362,15 @@ func (e *Engine) runJob(ctx, stopCtx context.Context, listed store.Job) error {
 		return err
 	}
 	run := &jobRun{Job: j, owner: owner}
-	client, err := e.clients.Distributor(ctx)
+	client, interactive, err := e.clientFor(ctx, k, j, owner)
 	if err != nil {
 		return e.finish(ctx, nil, run, err)
 	}
-	// Background work yields every token an interactive caller wants.
-	ctx = partnerapi.WithPriority(ctx, partnerapi.Background)
-	stopCtx = partnerapi.WithPriority(stopCtx, partnerapi.Background)
+	if !interactive {
+		// Background work yields every token an interactive caller wants.
+		ctx = partnerapi.WithPriority(ctx, partnerapi.Background)
+		stopCtx = partnerapi.WithPriority(stopCtx, partnerapi.Background)
+	}
 
 	if k.Writes() {
 		// Items sent when the portal stopped, or whose outcome came back
@@ -364,7 +392,73 @@ func (e *Engine) runJob(ctx, stopCtx context.Context, listed store.Job) error {
 	if k.Writes() {
 		itemCtx = ctx
 	}
-	return e.finish(ctx, client, run, e.work(stopCtx, itemCtx, k, client, run))
+	err = e.work(stopCtx, itemCtx, k, client, run)
+	if err == nil && k.Writes() && ctx.Err() == nil {
+		// What came back unknown is read back once before the job ends, so
+		// the person waiting learns the outcome; what was not applied is
+		// not sent again, and what stays inconclusive stays unknown.
+		err = e.reconcile(ctx, k, client, run, store.ItemFailed)
+	}
+	return e.finish(ctx, client, run, err)
+}
+
+// ReconcileNow reads back, at a person's priority, the unknown outcomes of
+// an ended write job: applied ones become ok, ones not applied failed
+// (never sent again), inconclusive ones stay unknown.
+func (e *Engine) ReconcileNow(ctx context.Context, id int64) error {
+	j, err := e.db.JobByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	k, ok := e.kinds[j.Kind]
+	if !ok || !k.Writes() {
+		return fmt.Errorf("job %d makes no writes", id)
+	}
+	switch j.Status {
+	case store.JobDone, store.JobFailed, store.JobCancelled:
+	default:
+		return fmt.Errorf("job %d is %s: its own run reads back what it leaves unknown", id, j.Status)
+	}
+	owner, err := e.db.UserByID(ctx, j.OwnerID)
+	if err != nil {
+		return err
+	}
+	client, _, err := e.clientFor(ctx, k, j, owner)
+	if err != nil {
+		return err
+	}
+	notApplied := store.ItemFailed
+	if j.Status == store.JobCancelled {
+		notApplied = store.ItemSkipped
+	}
+	return e.reconcile(ctx, k, client, &jobRun{Job: j, owner: owner}, notApplied)
+}
+
+// clientFor returns the client a job acts with, and whether a person waits
+// for it. A job acting as a reseller needs that reseller's own key: the
+// distributor's key cannot act on a reseller's customers. A subagent's job
+// acts as its own reseller and no other, whatever its parameters say.
+func (e *Engine) clientFor(ctx context.Context, k Kind, j store.Job, owner store.User) (*partnerapi.Client, bool, error) {
+	var reseller uint64
+	interactive := false
+	if a, ok := k.(Acting); ok {
+		reseller, interactive = a.Acting(j)
+	}
+	if owner.Role == "subagent" && reseller != owner.SubagentUin {
+		return nil, false, fmt.Errorf("job %d of reseller %d's login acts as %d: refused", j.ID, owner.SubagentUin, reseller)
+	}
+	if reseller == 0 {
+		c, err := e.clients.Distributor(ctx)
+		return c, interactive, err
+	}
+	c, own, err := e.clients.ForSubagent(ctx, reseller)
+	switch {
+	case err != nil:
+		return nil, false, err
+	case !own:
+		return nil, false, fmt.Errorf("act as reseller %d: %w", reseller, ErrNoResellerKey)
+	}
+	return c, interactive, nil
 }
 
 // plan runs a Planner kind's planning, committing each batch of items with
@@ -511,8 +605,11 @@ func (e *Engine) runItem(ctx context.Context, k Kind, c *partnerapi.Client, j *j
 	}
 	res, err := k.Do(ctx, c, j.Job, it)
 	status, code, reqID := store.ItemOK, "", res.RequestID
+	var notSent *NotSentError
 	switch {
 	case err == nil:
+	case errors.As(err, &notSent):
+		status, code = store.ItemFailed, notSent.Code
 	case errors.Is(err, partnerapi.ErrOutcomeUnknown):
 		status = store.ItemUnknown
 	case partnerapi.ErrorCode(err) != "":
@@ -635,13 +732,13 @@ func (e *Engine) reconcileEndedJob(ctx context.Context, j store.Job) error {
 	if err != nil {
 		return err
 	}
-	client, err := e.clients.Distributor(ctx)
-	if err != nil {
-		return err
-	}
 	notApplied := store.ItemFailed
 	if j.Status == store.JobCancelled {
 		notApplied = store.ItemSkipped
+	}
+	client, _, err := e.clientFor(ctx, k, j, owner)
+	if err != nil {
+		return err
 	}
 	ctx = partnerapi.WithPriority(ctx, partnerapi.Background)
 	return e.reconcile(ctx, k, client, &jobRun{Job: j, owner: owner}, notApplied)
@@ -660,6 +757,9 @@ func (e *Engine) itemAudit(j *jobRun, it store.JobItem, phase, outcome, code, re
 	var payload map[string]any
 	if json.Unmarshal(it.Payload, &payload) == nil {
 		for k, v := range payload {
+			if k == "SecretRef" { // a reference into memory, of no use to a reader
+				continue
+			}
 			params[k] = fmt.Sprint(v)
 		}
 	}

@@ -2,45 +2,148 @@ package jobs
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"resellerportal/partnerapi"
 	"resellerportal/store"
 )
 
-// WriteIntent is one write a writes.apply job makes.
+// WriteIntent is one write a writes.apply job makes. It never holds a
+// secret: a new account's password and SMS code wait in Secrets, in memory.
 type WriteIntent struct {
-	Action      string // AllocateCustomerCredit, ForceQN or ModifyClientRemark
+	// Action is AllocateCustomerCredit, ForceQN, ModifyClientRemark,
+	// ApproveClientApply, ApproveSubAgentApply, CreateAccount or
+	// CreateAndSendClientInvitationMail.
+	Action string
+	// ClientUin is the customer, the applicant or the reseller applicant
+	// the write is about; 0 for a new account and an invitation.
 	ClientUin   uint64
 	AddedCredit string `json:",omitempty"` // AllocateCustomerCredit: decimal amount, negative takes back
 	Remark      string `json:",omitempty"` // AllocateCustomerCredit and ModifyClientRemark
 	Type        *int64 `json:",omitempty"` // ForceQN: 2 suspends, 0 restores
+	// ApproveType is "pass" or "reject" (ApproveClientApply, ApproveSubAgentApply).
+	ApproveType  string `json:",omitempty"`
+	RejectReason string `json:",omitempty"`
+	// Email is the address of an invitation or a new account.
+	Email string `json:",omitempty"`
+	// InvitationRole is "Client" or "SubAgent" (an invitation).
+	InvitationRole string `json:",omitempty"`
+	// A new account (CreateAccount), without its secrets.
+	AccountType  string `json:",omitempty"` // personal or company
+	CountryCode  string `json:",omitempty"`
+	Area         string `json:",omitempty"`
+	PhoneNum     string `json:",omitempty"`
+	TradeOne     string `json:",omitempty"`
+	TradeTwo     string `json:",omitempty"`
+	CustomerName string `json:",omitempty"`
+	// SecretRef names the account's secrets in Secrets.
+	SecretRef string `json:",omitempty"`
+}
+
+// WriteParams are a writes.apply job's parameters.
+type WriteParams struct {
+	// AsReseller is the second-level reseller whose stored key the writes
+	// are made with (its own customers); 0 for the distributor's key.
+	AsReseller uint64 `json:",omitempty"`
+	// Interactive: a person is waiting for the outcome, so the calls go
+	// ahead of background jobs'.
+	Interactive bool `json:",omitempty"`
+}
+
+// Limits of the intents' free text (the API's, where documented).
+const (
+	MaxRemark       = 200 // ModifyClientRemark, as the sandbox enforces
+	MaxRejectReason = 200
+	MaxEmail        = 254 // RFC 5321's path limit
+)
+
+func checkText(what, s string, limit int) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s is not valid UTF-8", what)
+	}
+	if n := utf8.RuneCountInString(s); n > limit {
+		return fmt.Errorf("%s is %d characters, more than %d", what, n, limit)
+	}
+	return nil
 }
 
 // Check refuses an intent the job could not carry out.
 func (w WriteIntent) Check() error {
-	if w.ClientUin == 0 {
-		return errors.New("a customer UIN is needed")
-	}
+	needsUin := true
 	switch w.Action {
 	case partnerapi.ActionAllocateCustomerCredit:
 		if _, err := partnerapi.NewAmount(w.AddedCredit); err != nil {
 			return fmt.Errorf("credit amount: %w", err)
+		}
+		if err := checkText("remark", w.Remark, MaxRemark); err != nil {
+			return err
 		}
 	case partnerapi.ActionForceQN:
 		if w.Type == nil || (*w.Type != 0 && *w.Type != 2) {
 			return errors.New("ForceQN needs Type 0 (restore) or 2 (suspend)")
 		}
 	case partnerapi.ActionModifyClientRemark:
+		if err := checkText("remark", w.Remark, MaxRemark); err != nil {
+			return err
+		}
+	case partnerapi.ActionApproveClientApply, partnerapi.ActionApproveSubAgentApply:
+		if w.ApproveType != "pass" && w.ApproveType != "reject" {
+			return errors.New("an approval is pass or reject")
+		}
+		if w.ApproveType == "reject" && strings.TrimSpace(w.RejectReason) == "" {
+			return errors.New("a rejection needs a reason")
+		}
+		if err := checkText("reason", w.RejectReason, MaxRejectReason); err != nil {
+			return err
+		}
+	case partnerapi.ActionCreateAndSendClientInvitationMail:
+		needsUin = false
+		if w.InvitationRole != store.InvitationClient && w.InvitationRole != store.InvitationSubAgent {
+			return errors.New("an invitation invites a Client or a SubAgent")
+		}
+		if w.Email == "" {
+			return errors.New("an invitation needs an address")
+		}
+	case partnerapi.ActionCreateAccount:
+		needsUin = false
+		if w.Email == "" || w.PhoneNum == "" || w.CountryCode == "" {
+			return errors.New("a new account needs an address, a country code and a mobile number")
+		}
+		if w.SecretRef == "" {
+			return errors.New("a new account needs its secrets")
+		}
 	default:
 		return fmt.Errorf("%q cannot be applied by a job", w.Action)
 	}
+	if needsUin && w.ClientUin == 0 {
+		return errors.New("a UIN is needed")
+	}
+	if !needsUin && w.ClientUin != 0 {
+		return fmt.Errorf("%s takes no UIN", w.Action)
+	}
+	if err := checkText("address", w.Email, MaxEmail); err != nil {
+		return err
+	}
 	return nil
+}
+
+// key is what the item is about: the UIN, or the address for a new account
+// or an invitation.
+func (w WriteIntent) key() string {
+	if w.ClientUin != 0 {
+		return strconv.FormatUint(w.ClientUin, 10)
+	}
+	return strings.ToLower(w.Email)
 }
 
 // PlanWrites checks the intents and returns one item per write.
@@ -54,15 +157,85 @@ func PlanWrites(intents []WriteIntent) ([]Item, error) {
 		if err != nil {
 			return nil, err
 		}
-		items = append(items, Item{Key: strconv.FormatUint(w.ClientUin, 10), Payload: payload})
+		items = append(items, Item{Key: w.key(), Payload: payload})
 	}
 	return items, nil
 }
 
+// AccountSecrets are what CreateAccount needs and the portal never stores.
+type AccountSecrets struct {
+	Password   string
+	VerifyCode string
+}
+
+// secretsKeep is how long secrets wait for their job to send them.
+const secretsKeep = 15 * time.Minute
+
+// Secrets holds new accounts' secrets in memory until their write is sent.
+// A restart loses them: the write then fails unsent, and the person types
+// them again.
+type Secrets struct {
+	mu  sync.Mutex
+	now func() time.Time
+	m   map[string]heldSecrets
+}
+
+type heldSecrets struct {
+	AccountSecrets
+	until time.Time
+}
+
+// NewSecrets returns an empty box; now is its clock (time.Now when nil).
+func NewSecrets(now func() time.Time) *Secrets {
+	if now == nil {
+		now = time.Now
+	}
+	return &Secrets{now: now, m: map[string]heldSecrets{}}
+}
+
+// Put keeps secrets and returns the reference an intent carries.
+func (s *Secrets) Put(v AccountSecrets) string {
+	ref := rand.Text()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	for k, h := range s.m {
+		if now.After(h.until) {
+			delete(s.m, k)
+		}
+	}
+	s.m[ref] = heldSecrets{AccountSecrets: v, until: now.Add(secretsKeep)}
+	return ref
+}
+
+// Drop forgets secrets whose write will not be sent.
+func (s *Secrets) Drop(ref string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, ref)
+}
+
+// take hands out secrets once.
+func (s *Secrets) take(ref string) (AccountSecrets, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.m[ref]
+	delete(s.m, ref)
+	if !ok || s.now().After(h.until) {
+		return AccountSecrets{}, false
+	}
+	return h.AccountSecrets, true
+}
+
+// CodeSecretsGone is the code of a new account that could not be sent
+// because its password was no longer in memory (the portal restarted).
+const CodeSecretsGone = "portal.SecretsGone"
+
 // ApplyWrites applies a list of writes, one at a time, in order.
 type ApplyWrites struct {
-	DB  *store.DB
-	Now func() time.Time
+	DB      *store.DB
+	Secrets *Secrets // new accounts' secrets; nil refuses new accounts
+	Now     func() time.Time
 }
 
 // Name is the stored kind name.
@@ -74,11 +247,28 @@ func (ApplyWrites) Writes() bool { return true }
 // Concurrency is one: writes go in the order they were given.
 func (ApplyWrites) Concurrency() int { return 1 }
 
+// Acting reads the job's WriteParams.
+func (ApplyWrites) Acting(j store.Job) (uint64, bool) {
+	p, _ := ParamsOf(j)
+	return p.AsReseller, p.Interactive
+}
+
+// ParamsOf returns a writes job's parameters.
+func ParamsOf(j store.Job) (WriteParams, error) {
+	var p WriteParams
+	if len(j.Params) == 0 || string(j.Params) == "null" {
+		return p, nil
+	}
+	err := json.Unmarshal(j.Params, &p)
+	return p, err
+}
+
 // marker tags a credit allocation's remark with its job and item, so that
 // reading the allocation history back can tell whether it was applied.
 func marker(job int64, seq int) string { return fmt.Sprintf("[portal job %d/%d]", job, seq) }
 
-func intentOf(it store.JobItem) (WriteIntent, error) {
+// IntentOf returns a write item's intent.
+func IntentOf(it store.JobItem) (WriteIntent, error) {
 	var w WriteIntent
 	if err := json.Unmarshal(it.Payload, &w); err != nil {
 		return w, fmt.Errorf("write item %d: %w", it.Seq, err)
@@ -86,13 +276,33 @@ func intentOf(it store.JobItem) (WriteIntent, error) {
 	return w, w.Check()
 }
 
+// InvitationToken returns the token of an invitation link: its
+// RegisterToken (or token) query parameter, else its last path segment.
+func InvitationToken(link string) string {
+	u, err := url.Parse(strings.TrimSpace(link))
+	if err != nil {
+		return ""
+	}
+	q := u.Query()
+	for _, name := range []string{"RegisterToken", "registerToken", "InvitationToken", "token"} {
+		if v := q.Get(name); v != "" {
+			return v
+		}
+	}
+	if base := path.Base(u.Path); base != "/" && base != "." {
+		return base
+	}
+	return ""
+}
+
 // Do sends the write.
 func (a ApplyWrites) Do(ctx context.Context, c *partnerapi.Client, j store.Job, it store.JobItem) (Result, error) {
-	w, err := intentOf(it)
+	w, err := IntentOf(it)
 	if err != nil {
 		return Result{}, err
 	}
 	var res Result
+	summary := map[string]string{}
 	switch w.Action {
 	case partnerapi.ActionAllocateCustomerCredit:
 		amount, _ := partnerapi.NewAmount(w.AddedCredit)
@@ -102,7 +312,7 @@ func (a ApplyWrites) Do(ctx context.Context, c *partnerapi.Client, j store.Job, 
 			return Result{}, err
 		}
 		res.RequestID = r.RequestId
-		res.Summary, _ = json.Marshal(map[string]string{"TotalCredit": r.TotalCredit.String(), "RemainingCredit": r.RemainingCredit.String()})
+		summary["TotalCredit"], summary["RemainingCredit"] = r.TotalCredit.String(), r.RemainingCredit.String()
 	case partnerapi.ActionForceQN:
 		r, err := c.ForceQN(ctx, &partnerapi.ForceQNRequest{ClientUin: w.ClientUin, Type: uint64(*w.Type)})
 		if err != nil {
@@ -115,24 +325,120 @@ func (a ApplyWrites) Do(ctx context.Context, c *partnerapi.Client, j store.Job, 
 			return Result{}, err
 		}
 		res.RequestID = r.RequestId
+		summary["Remark"] = r.ClientRemark
+	case partnerapi.ActionApproveClientApply:
+		r, err := c.ApproveClientApply(ctx, &partnerapi.ApproveClientApplyRequest{ClientUin: int64(w.ClientUin), ApproveType: w.ApproveType, RejectReason: w.RejectReason})
+		if err != nil {
+			return Result{}, err
+		}
+		res.RequestID = r.RequestId
+	case partnerapi.ActionApproveSubAgentApply:
+		r, err := c.ApproveSubAgentApply(ctx, &partnerapi.ApproveSubAgentApplyRequest{SubAgentUin: int64(w.ClientUin), ApproveType: w.ApproveType, RejectReason: w.RejectReason})
+		if err != nil {
+			return Result{}, err
+		}
+		res.RequestID = r.RequestId
+	case partnerapi.ActionCreateAndSendClientInvitationMail:
+		r, err := c.CreateAndSendClientInvitationMail(ctx, &partnerapi.CreateAndSendClientInvitationMailRequest{Email: w.Email, InvitationRole: w.InvitationRole})
+		if err != nil {
+			return Result{}, err
+		}
+		res.RequestID = r.RequestId
+		summary["InvitationLink"] = r.InvitationLink
+		token := InvitationToken(r.InvitationLink)
+		if token == "" {
+			token = "request:" + r.RequestId // kept, though its state cannot be asked for
+		}
+		p, _ := ParamsOf(j)
+		inv := store.Invitation{Token: token, Link: r.InvitationLink, Email: w.Email, Role: w.InvitationRole, PartnerUin: p.AsReseller,
+			SentBy: j.OwnerID, SentByName: j.Owner, JobID: j.ID, RequestId: r.RequestId, CreatedAt: clockNow(a.Now)}
+		res.Save = func(ctx context.Context, tx *store.Tx) error {
+			_, err := tx.AddInvitation(ctx, inv)
+			return err
+		}
+	case partnerapi.ActionCreateAccount:
+		var secrets AccountSecrets
+		ok := false
+		if a.Secrets != nil {
+			secrets, ok = a.Secrets.take(w.SecretRef)
+		}
+		if !ok {
+			return Result{}, &NotSentError{Code: CodeSecretsGone, Reason: "the password was not kept in memory: the portal restarted, or the form waited too long"}
+		}
+		r, err := c.CreateAccount(ctx, &partnerapi.CreateAccountRequest{
+			AccountType: w.AccountType, Mail: w.Email, Password: secrets.Password, ConfirmPassword: secrets.Password,
+			PhoneNum: w.PhoneNum, CountryCode: w.CountryCode, Area: w.Area, VerifyCode: secrets.VerifyCode,
+			TradeOne: w.TradeOne, TradeTwo: w.TradeTwo, CustomerName: w.CustomerName,
+		})
+		if err != nil {
+			return Result{}, err
+		}
+		res.RequestID = r.RequestId
+		summary["Uin"], summary["Reason"] = r.Uin, r.Reason
 	}
-	// The cached customer is stale now; dropping it commits with the
-	// write's outcome.
-	key := strconv.FormatUint(w.ClientUin, 10)
-	res.Save = func(ctx context.Context, tx *store.Tx) error { return tx.CacheInvalidate(ctx, CacheCustomer, key) }
+	if len(summary) > 0 {
+		res.Summary, _ = json.Marshal(summary)
+	}
+	if res.Save == nil {
+		// The customer's row shows the write's known effect, committed
+		// with its outcome.
+		res.Save = func(ctx context.Context, tx *store.Tx) error { return applyToRow(ctx, tx, w, summary) }
+	}
 	return res, nil
+}
+
+// applyToRow records a successful write's known effect on the customer's
+// row: its remark, its suspension, its credit as the answer gave it. A
+// customer the table does not hold yet is left to the next refresh.
+func applyToRow(ctx context.Context, tx *store.Tx, w WriteIntent, summary map[string]string) error {
+	if w.ClientUin == 0 {
+		return nil
+	}
+	switch w.Action {
+	case partnerapi.ActionModifyClientRemark, partnerapi.ActionForceQN, partnerapi.ActionAllocateCustomerCredit:
+	default:
+		return nil
+	}
+	c, err := tx.CustomerByUin(ctx, w.ClientUin)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	switch w.Action {
+	case partnerapi.ActionModifyClientRemark:
+		c.Remark = w.Remark
+		if r, ok := summary["Remark"]; ok {
+			c.Remark = r
+		}
+	case partnerapi.ActionForceQN:
+		c.Force = *w.Type
+		if *w.Type == 2 {
+			c.AccountStatus = "2"
+		} else if c.AccountStatus == "2" {
+			// Whether it still runs short of credit is for the next read
+			// to tell.
+			c.AccountStatus = ""
+		}
+	case partnerapi.ActionAllocateCustomerCredit:
+		c.Credit, c.RemainingCredit = summary["TotalCredit"], summary["RemainingCredit"]
+	}
+	// FetchedAt stays: the row's other columns are as old as they were.
+	return tx.UpsertCustomer(ctx, c)
 }
 
 // Reconcile reads back whether an unknown write took effect: a credit
 // allocation by its marker in the allocation history, a suspension or a
-// remark by the customer's current state.
+// remark by the customer's current state, an approval by the pending
+// lists, a new account by its address among the customers. An invitation
+// cannot be read back (the API finds invitations only by the token its
+// answer carried), so its outcome stays unknown.
 func (a ApplyWrites) Reconcile(ctx context.Context, c *partnerapi.Client, j store.Job, it store.JobItem) (Reconciled, error) {
-	w, err := intentOf(it)
+	w, err := IntentOf(it)
 	if err != nil {
 		return StillUnknown, err
 	}
-	// Whatever the answer, the cached customer may be stale now.
-	defer a.DB.CacheInvalidate(context.WithoutCancel(ctx), CacheCustomer, strconv.FormatUint(w.ClientUin, 10))
 	switch w.Action {
 	case partnerapi.ActionAllocateCustomerCredit:
 		tag := marker(j.ID, it.Seq)
@@ -145,26 +451,131 @@ func (a ApplyWrites) Reconcile(ctx context.Context, c *partnerapi.Client, j stor
 			}
 		}
 		return NotApplied, nil
-	default:
-		resp, err := c.QueryCustomersCredit(ctx, &partnerapi.QueryCustomersCreditRequest{
-			FilterType: "ClientUin", Filter: strconv.FormatUint(w.ClientUin, 10), Page: 1, PageSize: 10,
-		})
+	case partnerapi.ActionForceQN, partnerapi.ActionModifyClientRemark:
+		cu, found, err := customerNow(ctx, c, w.ClientUin)
+		switch {
+		case err != nil:
+			return StillUnknown, err
+		case !found:
+			return StillUnknown, fmt.Errorf("customer %d not found while reconciling", w.ClientUin)
+		case w.Action == partnerapi.ActionForceQN && cu.Force == *w.Type,
+			w.Action == partnerapi.ActionModifyClientRemark && cu.Remark == w.Remark:
+			return Applied, nil
+		}
+		return NotApplied, nil
+	case partnerapi.ActionApproveClientApply:
+		pending, err := stillPending(c.AllQueryPendingClientsV2(ctx, partnerapi.QueryPendingClientsV2Request{}),
+			func(p partnerapi.QueryPendingCustomersItem) bool { return p.ClientUin == w.ClientUin })
+		if err != nil || pending {
+			return notIfPending(pending), err
+		}
+		_, bound, err := customerNow(ctx, c, w.ClientUin)
 		if err != nil {
-			return StillUnknown, fmt.Errorf("read customer %d: %w", w.ClientUin, err)
+			return StillUnknown, err
 		}
-		for _, cu := range resp.Data {
-			if cu.ClientUin != w.ClientUin {
-				continue
-			}
-			applied := (w.Action == partnerapi.ActionForceQN && cu.Force == *w.Type) ||
-				(w.Action == partnerapi.ActionModifyClientRemark && cu.Remark == w.Remark)
-			if applied {
-				return Applied, nil
-			}
-			return NotApplied, nil
+		return decided(w.ApproveType, bound), nil
+	case partnerapi.ActionApproveSubAgentApply:
+		pending, err := stillPending(c.AllQueryPendingSubAgentsV2(ctx, partnerapi.QueryPendingSubAgentsV2Request{}),
+			func(p partnerapi.QueryPendingSubAgentsV2ResponseData) bool {
+				return uint64(p.SubAgentUin) == w.ClientUin
+			})
+		if err != nil || pending {
+			return notIfPending(pending), err
 		}
-		return StillUnknown, fmt.Errorf("customer %d not found while reconciling", w.ClientUin)
+		resp, err := c.QuerySubAgentsDetailV2(ctx, &partnerapi.QuerySubAgentsDetailV2Request{Page: 1, PageSize: 10,
+			FilterType: "SubAgentUin", Filter: strconv.FormatUint(w.ClientUin, 10)})
+		if err != nil {
+			return StillUnknown, fmt.Errorf("read reseller %d: %w", w.ClientUin, err)
+		}
+		bound := false
+		for _, d := range resp.Data {
+			bound = bound || uint64(d.SubAgentUin) == w.ClientUin
+		}
+		return decided(w.ApproveType, bound), nil
+	case partnerapi.ActionCreateAccount:
+		found, err := accountByMail(ctx, c, w.Email)
+		if err != nil {
+			return StillUnknown, err
+		}
+		if found {
+			return Applied, nil
+		}
+		return NotApplied, nil
 	}
+	return StillUnknown, nil
+}
+
+// stillPending walks a pending list for the applicant.
+func stillPending[T any](seq func(func(T, error) bool), match func(T) bool) (bool, error) {
+	for p, err := range seq {
+		if err != nil {
+			return false, fmt.Errorf("read pending applications: %w", err)
+		}
+		if match(p) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func notIfPending(pending bool) Reconciled {
+	if pending {
+		return NotApplied
+	}
+	return StillUnknown
+}
+
+// decided is an approval's verdict once the application is no longer
+// pending: a pass took effect when the applicant is bound, a rejection
+// when it is not.
+func decided(approveType string, bound bool) Reconciled {
+	if (approveType == "pass") == bound {
+		return Applied
+	}
+	return NotApplied
+}
+
+// customerNow reads one customer's current state from the partner's list.
+func customerNow(ctx context.Context, c *partnerapi.Client, uin uint64) (partnerapi.QueryCustomersCreditData, bool, error) {
+	resp, err := c.QueryCustomersCredit(ctx, &partnerapi.QueryCustomersCreditRequest{
+		FilterType: "ClientUin", Filter: strconv.FormatUint(uin, 10), Page: 1, PageSize: 10,
+	})
+	if err != nil {
+		return partnerapi.QueryCustomersCreditData{}, false, fmt.Errorf("read customer %d: %w", uin, err)
+	}
+	for _, cu := range resp.Data {
+		if cu.ClientUin == uin {
+			return cu, true, nil
+		}
+	}
+	return partnerapi.QueryCustomersCreditData{}, false, nil
+}
+
+// accountByMail reports whether a customer with the address exists: the
+// list masks addresses, so its matches are checked in full by
+// DescribeCustomerInfo.
+func accountByMail(ctx context.Context, c *partnerapi.Client, mail string) (bool, error) {
+	var uins []int64
+	for cu, err := range c.AllQueryCustomersCredit(ctx, partnerapi.QueryCustomersCreditRequest{FilterType: "Email", Filter: mail}) {
+		if err != nil {
+			return false, fmt.Errorf("look for %s among the customers: %w", mail, err)
+		}
+		uins = append(uins, int64(cu.ClientUin))
+	}
+	for len(uins) > 0 {
+		n := min(len(uins), infoBatch)
+		info, err := c.DescribeCustomerInfo(ctx, &partnerapi.DescribeCustomerInfoRequest{CustomerUin: uins[:n]})
+		if err != nil {
+			return false, fmt.Errorf("read the customers matching %s: %w", mail, err)
+		}
+		for _, d := range info.Data {
+			if strings.EqualFold(strings.TrimSpace(d.Email), strings.TrimSpace(mail)) {
+				return true, nil
+			}
+		}
+		uins = uins[n:]
+	}
+	return false, nil
 }
 
 func clockNow(now func() time.Time) time.Time {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 
+	"resellerportal/apperr"
+	"resellerportal/audit"
 	"resellerportal/partnerapi"
 	"resellerportal/store"
 )
@@ -226,4 +228,34 @@ func (k *Keyring) client(ep Endpoint, cred partnerapi.Credential) (*partnerapi.C
 	}
 	k.clients[key] = c
 	return c, nil
+}
+
+// ErrNoResellerKey is returned when a second-level reseller's own API key is
+// needed and none is stored: the distributor's key cannot read or change a
+// reseller's customers, applications or invitations.
+var ErrNoResellerKey = apperr.New(apperr.Unavailable, "", "partner.no_reseller_key")
+
+// ActAs returns the client for acting as a partner: the distributor
+// (reseller 0) or a second-level reseller, which needs its own stored key.
+func (k *Keyring) ActAs(ctx context.Context, reseller uint64) (*partnerapi.Client, error) {
+	if reseller == 0 {
+		return k.Distributor(ctx)
+	}
+	c, own, err := k.ForSubagent(ctx, reseller)
+	switch {
+	case err != nil:
+		return nil, err
+	case !own:
+		return nil, ErrNoResellerKey.With(map[string]any{"Uin": reseller}).Because(fmt.Errorf("act as reseller %d", reseller))
+	}
+	return c, nil
+}
+
+// ActingFor returns the client the actor's own business goes through and
+// the partner it acts as: the distributor's key for the partner's people
+// (reseller 0), the reseller's own key for a subagent login.
+func (k *Keyring) ActingFor(ctx context.Context, actor audit.Actor) (*partnerapi.Client, uint64, error) {
+	reseller := actor.OnBehalfOf()
+	c, err := k.ActAs(ctx, reseller)
+	return c, reseller, err
 }

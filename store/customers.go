@@ -814,3 +814,32 @@ func (db *DB) EachCustomer(ctx context.Context, q CustomerQuery, fn func(Custome
 	}
 	return nil
 }
+
+// ResellerCount is a second-level reseller with how many of its customers
+// the table holds.
+type ResellerCount struct {
+	Uin       uint64
+	Customers int
+}
+
+// CustomerResellers lists the resellers the table's customers belong to,
+// by UIN, each with its count (from the reseller index alone).
+func (db *DB) CustomerResellers(ctx context.Context) ([]ResellerCount, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT reseller_uin, count(*) FROM customers WHERE reseller_uin > 0 GROUP BY reseller_uin ORDER BY reseller_uin`)
+	if err != nil {
+		return nil, fmt.Errorf("customers' resellers: %w", err)
+	}
+	defer rows.Close()
+	var out []ResellerCount
+	for rows.Next() {
+		var (
+			uin int64
+			n   int
+		)
+		if err := rows.Scan(&uin, &n); err != nil {
+			return nil, fmt.Errorf("customers' resellers: %w", err)
+		}
+		out = append(out, ResellerCount{Uin: uint64(uin), Customers: n})
+	}
+	return out, rows.Err()
+}

@@ -137,6 +137,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // that may sign requests.
 func (s *Server) Credentials() []Credential { return s.world.Credentials() }
 
+// Outbox returns the mails and SMS the sandbox sent, oldest first.
+func (s *Server) Outbox() []OutboxMessage { return s.world.Outbox() }
+
 // Requests reports how many API requests for the action have passed
 // authentication so far.
 func (s *Server) Requests(action string) int {

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"resellerportal/dashboard"
+	"resellerportal/apicache"
 	"resellerportal/partnerapi"
 	"resellerportal/web/templates"
 )
@@ -14,7 +14,7 @@ import (
 // dashboard shows the figures the cache holds at once; stale ones are
 // refreshed by the page in the background.
 func (h *Handlers) dashboard(w http.ResponseWriter, r *http.Request) {
-	d, err := h.dashboardView(r, dashboard.Cached)
+	d, err := h.dashboardView(r, apicache.Cached)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -25,9 +25,9 @@ func (h *Handlers) dashboard(w http.ResponseWriter, r *http.Request) {
 // dashboardCards serves the figures alone: fresh ones for the page's
 // background refresh, or newly read ones for the Refresh button.
 func (h *Handlers) dashboardCards(w http.ResponseWriter, r *http.Request) {
-	mode := dashboard.Fresh
+	mode := apicache.Fresh
 	if r.URL.Query().Get("refresh") != "" {
-		mode = dashboard.Refresh
+		mode = apicache.Refresh
 	}
 	d, err := h.dashboardView(r, mode)
 	if err != nil {
@@ -37,13 +37,13 @@ func (h *Handlers) dashboardCards(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, templates.DashboardCards(d))
 }
 
-func (h *Handlers) dashboardView(r *http.Request, mode dashboard.Mode) (templates.Dashboard, error) {
+func (h *Handlers) dashboardView(r *http.Request, mode apicache.Mode) (templates.Dashboard, error) {
 	ctx := partnerapi.WithLanguage(r.Context(), apiLanguage(r.Context()))
 	f, err := h.figures.Figures(ctx, actor(r), mode)
 	if err != nil {
 		return templates.Dashboard{}, err
 	}
-	d := templates.Dashboard{ShowResellers: f.ShowResellers, Stale: f.Stale() && mode == dashboard.Cached}
+	d := templates.Dashboard{ShowResellers: f.ShowResellers, Stale: f.Stale() && mode == apicache.Cached}
 	var oldest time.Time
 	seen := func(t time.Time, pending bool) {
 		d.Loading = d.Loading || pending

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"time"
 
+	"resellerportal/apicache"
 	"resellerportal/audit"
 	"resellerportal/dashboard"
 	"resellerportal/jobs"
@@ -83,7 +84,7 @@ type AuditLog interface {
 
 // Figures is what the dashboard needs.
 type Figures interface {
-	Figures(ctx context.Context, actor audit.Actor, mode dashboard.Mode) (dashboard.Figures, error)
+	Figures(ctx context.Context, actor audit.Actor, mode apicache.Mode) (dashboard.Figures, error)
 }
 
 // JobService is what the jobs pages need.

@@ -160,21 +160,36 @@ func (h *Handlers) jobDetail(r *http.Request) (templates.JobDetail, error) {
 	d := templates.JobDetail{Job: h.jobRow(ctx, j.JobView)}
 	for _, it := range j.Attention {
 		row := templates.JobItemRow{Seq: it.Seq, Key: it.Key, Status: it.Status, Code: it.Code, RequestID: it.RequestId}
-		switch it.Code {
-		case "":
-		case jobs.CodeTransport:
-			row.Message = tr(ctx, "apierror.unreachable")
-		case jobs.CodeNotApplied:
-			row.Message = tr(ctx, "jobs.item_not_applied")
-		default:
-			// The item's action tells "not allowlisted" from other refusals.
-			var payload struct{ Action string }
-			_ = json.Unmarshal(it.Payload, &payload)
-			row.Message = apiProblemText(ctx, &partnerapi.APIError{Action: payload.Action, Code: it.Code})
+		if p := itemProblem(ctx, it); p != nil {
+			row.Message = p.Message
 		}
 		d.Items = append(d.Items, row)
 	}
 	return d, nil
+}
+
+// itemProblem tells in plain words why a job item failed or has no known
+// outcome, with the partner API's RequestId; nil when its code says nothing.
+func itemProblem(ctx context.Context, it store.JobItem) *templates.APIProblem {
+	var msg string
+	switch it.Code {
+	case "":
+		return nil
+	case jobs.CodeTransport:
+		msg = tr(ctx, "apierror.unreachable")
+	case jobs.CodeNotApplied:
+		msg = tr(ctx, "jobs.item_not_applied")
+	case jobs.CodeSecretsGone:
+		msg = tr(ctx, "jobs.item_secrets_gone")
+	default:
+		// The item's action tells "not allowlisted" from other refusals.
+		var payload struct{ Action string }
+		_ = json.Unmarshal(it.Payload, &payload)
+		p := apiProblem(ctx, &partnerapi.APIError{Action: payload.Action, Code: it.Code})
+		p.RequestID = it.RequestId
+		return p
+	}
+	return &templates.APIProblem{Message: msg, RequestID: it.RequestId}
 }
 
 func (h *Handlers) jobPage(w http.ResponseWriter, r *http.Request)     { h.renderJob(w, r, true) }

@@ -213,23 +213,23 @@ func BenchmarkJobsAtScale(b *testing.B) {
 	})
 }
 
-// fillCache caches n customers and their bill summaries for month, as the
-// refresh jobs would.
+// fillCache stores n customers and caches their bill summaries for month,
+// as the refresh jobs would.
 func fillCache(b *testing.B, db *store.DB, n int, month string) {
 	ctx := context.Background()
 	now := time.Now()
 	for start := 0; start < n; start += 5000 {
 		err := db.Write(ctx, func(tx *store.Tx) error {
+			var batch []store.Customer
 			for i := start; i < min(start+5000, n); i++ {
-				uin := fmt.Sprint(200000000000 + i)
-				if err := tx.CachePut(ctx, "customer", uin, []byte(`{"Uin":`+uin+`}`), now); err != nil {
-					return err
-				}
-				if err := tx.CachePut(ctx, "bill.summary", month+"/"+uin, []byte(`{"Uin":`+uin+`,"Total":1}`), now); err != nil {
+				uin := uint64(200000000000 + i)
+				batch = append(batch, store.Customer{Uin: uin, Name: fmt.Sprint("customer ", i), AuthType: -1, FetchedAt: now})
+				key := fmt.Sprint(month, "/", uin)
+				if err := tx.CachePut(ctx, "bill.summary", key, []byte(fmt.Sprint(`{"Uin":`, uin, `,"Total":1}`)), now); err != nil {
 					return err
 				}
 			}
-			return nil
+			return tx.UpsertCustomers(ctx, batch)
 		})
 		if err != nil {
 			b.Fatal(err)

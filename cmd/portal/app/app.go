@@ -74,6 +74,7 @@ type App struct {
 	Users    *users.Service
 	Jobs     *jobs.Service
 	Engine   *jobs.Engine
+	Secrets  *jobs.Secrets // new accounts' passwords, in memory until sent
 	Audit    *audit.Log
 	Cache    *apicache.Cache
 	Handlers *handlers.Handlers
@@ -169,8 +170,9 @@ func (a *App) build(ctx context.Context, dataDir string) error {
 		Resellers: users.PartnerResellers{Clients: a.Keys}, Now: cfg.Now,
 	})
 	a.Audit = audit.NewLog(a.DB)
+	a.Secrets = jobs.NewSecrets(cfg.Now)
 	a.Engine = jobs.New(a.DB, a.Keys, cfg.Logger.With("component", "jobs"),
-		jobs.DirectoryRefresh{}, jobs.BillsRefresh{DB: a.DB}, jobs.ApplyWrites{DB: a.DB})
+		jobs.DirectoryRefresh{}, jobs.BillsRefresh{DB: a.DB}, jobs.ApplyWrites{DB: a.DB, Secrets: a.Secrets, Now: cfg.Now})
 	a.Jobs = jobs.NewService(a.DB, a.Engine, cfg.Now)
 	if a.sessions, err = session.New(a.DB, session.Options{
 		Keys: cookieKeys, Secure: cfg.SecureCookies, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.MaxSession, Now: cfg.Now,

@@ -1,0 +1,140 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"resellerportal/apperr"
+	"resellerportal/audit"
+	"resellerportal/store"
+)
+
+// Outcome is a writes job as the person who asked for it sees it after
+// waiting: the job and its items, each with its outcome.
+type Outcome struct {
+	Job   store.Job
+	Items []store.JobItem
+	// Ended: the job has finished; when false the wait ran out first and
+	// the writes go on in the background.
+	Ended bool
+}
+
+// Unknown counts the items whose outcome is not known (yet).
+func (a Outcome) Unknown() int {
+	n := 0
+	for _, it := range a.Items {
+		if it.Status == store.ItemUnknown || it.Status == store.ItemSent || it.Status == store.ItemPending {
+			n++
+		}
+	}
+	return n
+}
+
+// SubmitWrites stores a writes job of the intents in the actor's name. The
+// domain service calling it has checked that the actor may make each write;
+// this checks that a person owns the job and that the intents are whole.
+func (s *Service) SubmitWrites(ctx context.Context, actor audit.Actor, title string, params WriteParams, intents []WriteIntent) (store.Job, error) {
+	if actor.UserID == 0 {
+		return store.Job{}, apperr.New(apperr.Forbidden, "", msgNeedsUser)
+	}
+	if len(intents) == 0 {
+		return store.Job{}, errors.New("submit writes: nothing to write")
+	}
+	items, err := PlanWrites(intents)
+	if err != nil {
+		return store.Job{}, fmt.Errorf("submit writes: %w", err)
+	}
+	owner, err := s.db.UserByID(ctx, actor.UserID)
+	if err != nil {
+		return store.Job{}, fmt.Errorf("submit writes: %w", err)
+	}
+	return s.engine.Submit(ctx, KindWrites, owner, title, params, items)
+}
+
+// Await waits up to wait (or until ctx ends) for a job to end, and returns
+// it with its items. It polls nothing: it wakes on the engine's changes.
+func (s *Service) Await(ctx context.Context, id int64, wait time.Duration) (Outcome, error) {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		changed := s.engine.Changed()
+		j, err := s.db.JobByID(ctx, id)
+		if err != nil {
+			return Outcome{}, fmt.Errorf("job %d: %w", id, err)
+		}
+		ended := j.Status == store.JobDone || j.Status == store.JobFailed || j.Status == store.JobCancelled
+		if ended {
+			return s.applied(ctx, j, true)
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return s.applied(ctx, j, false)
+		case <-ctx.Done():
+			return s.applied(context.WithoutCancel(ctx), j, false)
+		}
+	}
+}
+
+func (s *Service) applied(ctx context.Context, j store.Job, ended bool) (Outcome, error) {
+	items, err := s.db.JobItems(ctx, j.ID, nil, 0)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("job %d: %w", j.ID, err)
+	}
+	return Outcome{Job: j, Items: items, Ended: ended}, nil
+}
+
+// Writes returns a writes job the actor may see, with its items.
+func (s *Service) Writes(ctx context.Context, actor audit.Actor, id int64) (Outcome, error) {
+	j, err := s.db.JobByID(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Outcome{}, notFound(id, err)
+	case err != nil:
+		return Outcome{}, fmt.Errorf("job %d: %w", id, err)
+	case j.Kind != KindWrites || !seesWrites(actor, j):
+		return Outcome{}, notFound(id, errors.New("someone else's"))
+	}
+	ended := j.Status == store.JobDone || j.Status == store.JobFailed || j.Status == store.JobCancelled
+	return s.applied(ctx, j, ended)
+}
+
+// seesWrites: people see the writes they asked for; holders of
+// ManageAllJobs everyone's.
+func seesWrites(actor audit.Actor, j store.Job) bool {
+	return sees(actor, j) || (actor.UserID != 0 && j.OwnerID == actor.UserID)
+}
+
+// CheckAgain reads back, now and at a person's priority, the outcomes an
+// ended writes job left unknown; it returns the job as it then stands.
+func (s *Service) CheckAgain(ctx context.Context, actor audit.Actor, id int64) (Outcome, error) {
+	a, err := s.Writes(ctx, actor, id)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if !a.Ended {
+		return a, nil // its own run reads back what it leaves unknown
+	}
+	if a.Unknown() == 0 {
+		return a, nil
+	}
+	err = s.db.WriteDetached(ctx, func(tx *store.Tx) error {
+		_, err := tx.AppendAudit(ctx, actor.Entry("job.check", 0, map[string]string{"job": strconv.FormatInt(id, 10)}))
+		return err
+	})
+	if err != nil {
+		return Outcome{}, fmt.Errorf("check job %d: %w", id, err)
+	}
+	if err := s.engine.ReconcileNow(ctx, id); err != nil && ctx.Err() == nil {
+		// What stays unknown is shown as unknown; the error is for logs.
+		a2, err2 := s.Writes(context.WithoutCancel(ctx), actor, id)
+		if err2 != nil {
+			return Outcome{}, errors.Join(err, err2)
+		}
+		return a2, fmt.Errorf("check job %d: %w", id, err)
+	}
+	return s.Writes(context.WithoutCancel(ctx), actor, id)
+}
