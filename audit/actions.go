@@ -7,7 +7,7 @@ var actions = []string{
 	"login", "login.failed", "login.throttled", "logout", "password.change", "session.end",
 	"user.create", "user.update", "user.reset_password", "user.disable", "user.enable",
 	"credential.save", "credential.delete", "credential.test", "api.target",
-	"audit.export", "job.submit", "job.cancel", "job.check",
+	"audit.export", "job.submit", "job.cancel", "job.check", "customers.export",
 	// Writes to the partner API, recorded by their action's name with a
 	// phase (intent, outcome, reconciled).
 	"AllocateCustomerCredit", "ForceQN", "ModifyClientRemark", "ApproveClientApply", "ApproveSubAgentApply",

@@ -116,6 +116,7 @@ type Options struct {
 	Audit     AuditLog
 	Dashboard Figures
 	Jobs      JobService
+	Customers CustomerService
 	Limiters  Limiters
 	Sessions  *session.Store
 	Catalog   *i18n.Catalog
@@ -135,27 +136,28 @@ type Options struct {
 
 // Handlers serves the portal.
 type Handlers struct {
-	users    UserService
-	keys     KeyService
-	audit    AuditLog
-	figures  Figures
-	jobs     JobService
-	limiters Limiters
-	sessions *session.Store
-	catalog  *i18n.Catalog
-	assets   *static.Assets
-	metrics  MetricsHandler
-	health   func(ctx context.Context) error
-	logger   *slog.Logger
-	now      func() time.Time
-	proxies  []netip.Prefix
-	token    string
-	once     *oneTime
+	users     UserService
+	keys      KeyService
+	audit     AuditLog
+	figures   Figures
+	jobs      JobService
+	customers CustomerService
+	limiters  Limiters
+	sessions  *session.Store
+	catalog   *i18n.Catalog
+	assets    *static.Assets
+	metrics   MetricsHandler
+	health    func(ctx context.Context) error
+	logger    *slog.Logger
+	now       func() time.Time
+	proxies   []netip.Prefix
+	token     string
+	once      *oneTime
 }
 
 // New checks the options and returns the handlers.
 func New(o Options) (*Handlers, error) {
-	if o.Users == nil || o.Keys == nil || o.Audit == nil || o.Dashboard == nil || o.Jobs == nil || o.Limiters == nil ||
+	if o.Users == nil || o.Keys == nil || o.Audit == nil || o.Dashboard == nil || o.Jobs == nil || o.Customers == nil || o.Limiters == nil ||
 		o.Sessions == nil || o.Catalog == nil || o.Assets == nil || o.Metrics == nil || o.Health == nil {
 		return nil, errors.New("handlers: missing dependency")
 	}
@@ -166,7 +168,7 @@ func New(o Options) (*Handlers, error) {
 		o.Now = time.Now
 	}
 	return &Handlers{
-		users: o.Users, keys: o.Keys, audit: o.Audit, figures: o.Dashboard, jobs: o.Jobs, limiters: o.Limiters,
+		users: o.Users, keys: o.Keys, audit: o.Audit, figures: o.Dashboard, jobs: o.Jobs, customers: o.Customers, limiters: o.Limiters,
 		sessions: o.Sessions, catalog: o.Catalog, assets: o.Assets, metrics: o.Metrics, health: o.Health,
 		logger: o.Logger, now: o.Now, proxies: o.TrustedProxies, token: o.MetricsToken, once: &oneTime{},
 	}, nil

@@ -74,6 +74,7 @@ func navigation(p auth.Principal, path string) []templates.NavItem {
 	// commission join the list as their pages are built.
 	entries := []entry{
 		{"nav.dashboard", "/", "", auth.ViewDashboard},
+		{"nav.customers", "/customers", "nav.group.business", auth.ViewCustomers},
 		{"nav.jobs", "/jobs", "nav.group.operations", auth.ViewJobs},
 		{"nav.audit", "/audit", "", auth.ViewAudit},
 		{"nav.users", "/admin/users", "nav.group.admin", auth.ManageUsers},

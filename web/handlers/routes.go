@@ -43,6 +43,27 @@ func (h *Handlers) Routes() http.Handler {
 			r.With(h.require(auth.ViewAudit)).Get("/audit/{id}", h.auditEntryPage)
 			r.With(h.require(auth.Export)).Get("/audit.csv", h.auditCSV)
 
+			r.Route("/customers", func(r chi.Router) {
+				r.Use(h.require(auth.ViewCustomers))
+				r.Get("/", h.customersPage)
+				r.With(h.require(auth.RunJobs)).Post("/refresh", h.refreshCustomers)
+				r.Get("/{uin}", h.customerPage)
+				r.Get("/{uin}/details", h.customerDetails)
+				r.Post("/{uin}/refresh", h.refreshCustomer)
+				r.Get("/{uin}/writes/{id}", h.writeStatus)
+				r.Group(func(r chi.Router) {
+					r.Use(h.require(auth.WriteCustomers))
+					r.Get("/{uin}/remark", h.remarkEditor)
+					r.Post("/{uin}/remark", h.saveRemark)
+					r.Get("/{uin}/suspend", h.suspendPage)
+					r.Post("/{uin}/suspend", h.suspend)
+					r.Get("/{uin}/restore", h.restorePage)
+					r.Post("/{uin}/restore", h.restore)
+					r.Post("/{uin}/writes/{id}/check", h.checkWrite)
+				})
+			})
+			r.With(h.require(auth.ViewCustomers)).Get("/customers.csv", h.customersCSV)
+
 			r.Route("/jobs", func(r chi.Router) {
 				r.Use(h.require(auth.ViewJobs))
 				r.Get("/", h.jobsPage)

@@ -27,6 +27,8 @@ var (
 	auditors = access{roles: []string{"admin", "finance"}}
 	viewers  = access{roles: []string{"admin", "staff", "finance"}}
 	workers  = access{roles: []string{"admin", "staff"}}
+	// writers change customers: the partner's people and a reseller's login.
+	writers = access{roles: []string{"admin", "staff", "subagent"}}
 )
 
 // routeAccess is the whole permission table; TestEveryRouteEveryRole fails
@@ -48,6 +50,20 @@ var routeAccess = map[string]access{
 	"GET /audit":                                auditors,
 	"GET /audit/{id}":                           auditors,
 	"GET /audit.csv":                            auditors,
+	"GET /customers/":                           everyone,
+	"GET /customers.csv":                        everyone,
+	"POST /customers/refresh":                   workers,
+	"GET /customers/{uin}":                      everyone,
+	"GET /customers/{uin}/details":              everyone,
+	"POST /customers/{uin}/refresh":             everyone,
+	"GET /customers/{uin}/writes/{id}":          everyone,
+	"GET /customers/{uin}/remark":               writers,
+	"POST /customers/{uin}/remark":              writers,
+	"GET /customers/{uin}/suspend":              writers,
+	"POST /customers/{uin}/suspend":             writers,
+	"GET /customers/{uin}/restore":              writers,
+	"POST /customers/{uin}/restore":             writers,
+	"POST /customers/{uin}/writes/{id}/check":   writers,
 	"GET /jobs/":                                everyone,
 	"GET /jobs/list":                            everyone,
 	"POST /jobs/directory":                      workers,
@@ -109,7 +125,8 @@ func TestEveryRouteEveryRole(t *testing.T) {
 	for role := range p.users {
 		clients[role] = p.login(role)
 	}
-	fill := strings.NewReplacer("{id}", strconv.FormatInt(victim.ID, 10), "{sid}", strings.Repeat("0", 64), "*", "app.css")
+	fill := strings.NewReplacer("{id}", strconv.FormatInt(victim.ID, 10), "{sid}", strings.Repeat("0", 64), "*", "app.css",
+		"{uin}", strconv.FormatUint(p.directCustomers(1)[0], 10))
 	for _, route := range routes {
 		method, pattern, _ := strings.Cut(route, " ")
 		path := fill.Replace(pattern)

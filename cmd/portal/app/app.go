@@ -21,6 +21,7 @@ import (
 	"resellerportal/apicache"
 	"resellerportal/audit"
 	"resellerportal/auth"
+	"resellerportal/customers"
 	"resellerportal/dashboard"
 	"resellerportal/jobs"
 	"resellerportal/keyring"
@@ -69,16 +70,17 @@ type Config struct {
 
 // App is a built portal.
 type App struct {
-	DB       *store.DB
-	Keys     *keyring.Keyring
-	Users    *users.Service
-	Jobs     *jobs.Service
-	Engine   *jobs.Engine
-	Secrets  *jobs.Secrets // new accounts' passwords, in memory until sent
-	Audit    *audit.Log
-	Cache    *apicache.Cache
-	Handlers *handlers.Handlers
-	Metrics  *metrics.Metrics
+	DB        *store.DB
+	Keys      *keyring.Keyring
+	Users     *users.Service
+	Jobs      *jobs.Service
+	Engine    *jobs.Engine
+	Secrets   *jobs.Secrets // new accounts' passwords, in memory until sent
+	Customers *customers.Service
+	Audit     *audit.Log
+	Cache     *apicache.Cache
+	Handlers  *handlers.Handlers
+	Metrics   *metrics.Metrics
 
 	logger   *slog.Logger
 	cfg      Config
@@ -174,6 +176,7 @@ func (a *App) build(ctx context.Context, dataDir string) error {
 	a.Engine = jobs.New(a.DB, a.Keys, cfg.Logger.With("component", "jobs"),
 		jobs.DirectoryRefresh{}, jobs.BillsRefresh{DB: a.DB}, jobs.ApplyWrites{DB: a.DB, Secrets: a.Secrets, Now: cfg.Now})
 	a.Jobs = jobs.NewService(a.DB, a.Engine, cfg.Now)
+	a.Customers = customers.New(customers.Options{DB: a.DB, Clients: a.Keys, Cache: a.Cache, Writes: a.Jobs, Now: cfg.Now})
 	if a.sessions, err = session.New(a.DB, session.Options{
 		Keys: cookieKeys, Secure: cfg.SecureCookies, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.MaxSession, Now: cfg.Now,
 	}); err != nil {
@@ -188,7 +191,7 @@ func (a *App) build(ctx context.Context, dataDir string) error {
 		return err
 	}
 	a.Handlers, err = handlers.New(handlers.Options{
-		Users: a.Users, Keys: a.Keys, Audit: a.Audit, Dashboard: dashboard.New(a.Keys, a.Cache), Jobs: a.Jobs,
+		Users: a.Users, Keys: a.Keys, Audit: a.Audit, Dashboard: dashboard.New(a.Keys, a.Cache), Jobs: a.Jobs, Customers: a.Customers,
 		Limiters: a.Keys.Limiters(), Sessions: a.sessions, Catalog: catalog, Assets: assets, Metrics: a.Metrics,
 		Health: a.health, Logger: cfg.Logger, Now: cfg.Now, TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken,
 	})

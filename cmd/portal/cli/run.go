@@ -25,6 +25,7 @@ func commands() []command {
 		{"sandbox", "serve the local partner API sandbox on its own", runSandbox},
 		{"user", "manage portal users: add, list, disable, reset-password", runUser},
 		{"audit", "check or export the audit log: verify, export", runAudit},
+		{"customers", "search, export or show the partner's customers", runCustomers},
 	}
 }
 
