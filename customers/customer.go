@@ -135,7 +135,8 @@ func (s *Service) lookup(ctx context.Context, uin uint64) (store.Customer, error
 	case f.Err != nil:
 		return store.Customer{}, f.Err
 	}
-	return store.Customer{}, apicache.ErrPending
+	// Still asking Tencent Cloud: the lookup goes on and fills the table.
+	return store.Customer{}, apperr.New(apperr.Busy, "", msgLookingUp).With(map[string]any{"Uin": uin}).Because(apicache.ErrPending)
 }
 
 // clientFor returns the client a customer is read and changed with: the

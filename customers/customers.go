@@ -91,6 +91,7 @@ const (
 	msgBadUin      = "customers.bad_uin"
 	msgNeedsUser   = "customers.needs_user"
 	msgNoChange    = "customers.no_change"
+	msgLookingUp   = "customers.looking_up"
 )
 
 // Limits of the search form.

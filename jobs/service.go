@@ -41,6 +41,10 @@ func NewService(db *store.DB, engine *Engine, now func() time.Time) *Service {
 // AttentionLimit is how many of a job's items needing attention Job returns.
 const AttentionLimit = 100
 
+// WriteItemsLimit is how many items of a writes job Job returns: a person
+// reads each write's outcome there.
+const WriteItemsLimit = 500
+
 // directoryScope is the scope of a directory refresh, which covers everything.
 const directoryScope = "all"
 
@@ -87,6 +91,9 @@ type JobDetail struct {
 	// outcome is unknown, in order; Job.Failed + Job.Unknown is how many
 	// there are in all.
 	Attention []store.JobItem
+	// Items holds, for a writes job, its first WriteItemsLimit items in
+	// order, each with its outcome; nil for other jobs.
+	Items []store.JobItem
 }
 
 // Freshness is how much of some cached data there is and how old it is.
@@ -336,6 +343,11 @@ func (s *Service) Job(ctx context.Context, actor audit.Actor, id int64) (JobDeta
 	if j.Failed+j.Unknown > 0 {
 		d.Attention, err = s.db.JobItems(ctx, id, []string{store.ItemFailed, store.ItemUnknown}, AttentionLimit)
 		if err != nil {
+			return JobDetail{}, fmt.Errorf("job %d: %w", id, err)
+		}
+	}
+	if j.Kind == KindWrites {
+		if d.Items, err = s.db.JobItems(ctx, id, nil, WriteItemsLimit); err != nil {
 			return JobDetail{}, fmt.Errorf("job %d: %w", id, err)
 		}
 	}

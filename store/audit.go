@@ -54,6 +54,11 @@ var genesisHash = strings.Repeat("0", 2*sha256.Size)
 // can never be removed.
 var sensitiveParamWords = []string{"password", "secret", "token", "key", "code"}
 
+// publicParams are the keys, lower-cased, that match a sensitive word but
+// name public facts: a phone number's country code is no secret, and
+// hiding it would hide which number a code was sent to.
+var publicParams = map[string]bool{"countrycode": true}
+
 // redactParams returns a copy of params with sensitive values replaced and
 // every string made valid UTF-8.
 func redactParams(params map[string]string) map[string]string {
@@ -61,7 +66,7 @@ func redactParams(params map[string]string) map[string]string {
 	for k, v := range params {
 		k = strings.ToValidUTF8(k, "\uFFFD")
 		lower := strings.ToLower(k)
-		if slices.ContainsFunc(sensitiveParamWords, func(w string) bool { return strings.Contains(lower, w) }) {
+		if !publicParams[lower] && slices.ContainsFunc(sensitiveParamWords, func(w string) bool { return strings.Contains(lower, w) }) {
 			v = Redacted
 		}
 		out[k] = strings.ToValidUTF8(v, "\uFFFD")

@@ -498,6 +498,15 @@ func TestSuspendAndRestore(t *testing.T) {
 	if r := p.post(staff, path+"/restore", nil); r.StatusCode != http.StatusSeeOther || p.row(uin).Force != 0 {
 		t.Fatalf("restore: %d, force %d", r.StatusCode, p.row(uin).Force)
 	}
+	// The job page lists each write with its outcome, success included.
+	list, _, err := p.db.ListJobs(t.Context(), store.JobFilter{OwnerID: p.users["staff"].ID, Limit: 1})
+	if err != nil || len(list) == 0 {
+		t.Fatal(err)
+	}
+	jobPage := p.get(staff, "/jobs/"+strconv.FormatInt(list[0].ID, 10))
+	if items := byTestID(t, jobPage.Body, "job-item"); len(items) != 1 || attr(items[0], "data-status") != store.ItemOK {
+		t.Errorf("the restore's job page lists %d items", len(items))
+	}
 	rows := p.auditRows(partnerapi.ActionForceQN)
 	phases := map[string]int{}
 	for _, e := range rows {

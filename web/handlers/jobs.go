@@ -158,10 +158,26 @@ func (h *Handlers) jobDetail(r *http.Request) (templates.JobDetail, error) {
 		return templates.JobDetail{}, err
 	}
 	d := templates.JobDetail{Job: h.jobRow(ctx, j.JobView)}
-	for _, it := range j.Attention {
+	items := j.Attention
+	if j.Items != nil {
+		// A writes job lists every write with its outcome.
+		items, d.AllItems = j.Items, true
+	}
+	for _, it := range items {
 		row := templates.JobItemRow{Seq: it.Seq, Key: it.Key, Status: it.Status, Code: it.Code, RequestID: it.RequestId}
 		if p := itemProblem(ctx, it); p != nil {
 			row.Message = p.Message
+		}
+		if d.AllItems {
+			if w, err := jobs.IntentOf(it); err == nil {
+				row.Action = translated(ctx, "auditaction."+w.Action, w.Action)
+				if w.ApproveType != "" {
+					row.Action += " · " + tr(ctx, "jobs.decision_"+w.ApproveType)
+				}
+				if w.Type != nil {
+					row.Action += " · " + tr(ctx, "jobs.forceqn_"+strconv.FormatInt(*w.Type, 10))
+				}
+			}
 		}
 		d.Items = append(d.Items, row)
 	}
