@@ -124,6 +124,20 @@ func (tb *tab) reachablePages(t *testing.T, role string) []pageVisit {
 			add(entry, http.StatusOK)
 		}
 	}
+	if slices.Contains(links, "/resellers") {
+		// A second-level reseller's page, where the list links to one.
+		tb.open(t, "/resellers")
+		if reseller := eval[string](t, tb, `(document.querySelector('[data-testid=reseller-open]') || {getAttribute: () => ""}).getAttribute("href")`); reseller != "" {
+			add(reseller, http.StatusOK)
+		}
+	}
+	if slices.Contains(links, "/onboarding") {
+		// Onboarding's pages, and the outbox of the sandbox every e2e
+		// portal runs on.
+		for _, path := range []string{"/onboarding/invitations", "/onboarding/accounts/new", "/sandbox/outbox"} {
+			add(path, http.StatusOK)
+		}
+	}
 	if role == "admin" {
 		for _, path := range []string{"/jobs", "/admin/users", "/admin/credentials", "/admin/api-status"} {
 			if !slices.Contains(links, path) {

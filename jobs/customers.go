@@ -11,20 +11,11 @@ import (
 	"resellerportal/store"
 )
 
-// apiTimeLayout and apiZone are how the partner API writes times:
-// "2006-01-02 15:04:05" in UTC+8.
-const apiTimeLayout = "2006-01-02 15:04:05"
-
-var apiZone = time.FixedZone("UTC+8", 8*3600)
-
 // apiTime reads a time the partner API wrote; zero when it is empty or
 // malformed (a binding time is shown, never computed with).
 func apiTime(s string) time.Time {
-	t, err := time.ParseInLocation(apiTimeLayout, s, apiZone)
-	if err != nil {
-		return time.Time{}
-	}
-	return t.UTC()
+	t, _ := partnerapi.ParseTime(s)
+	return t
 }
 
 // fromCreditListing is a direct customer as QueryCustomersCredit lists it,

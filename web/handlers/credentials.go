@@ -14,7 +14,24 @@ import (
 )
 
 func (h *Handlers) credentialsPage(w http.ResponseWriter, r *http.Request) {
-	h.renderCredentials(w, r, http.StatusOK, templates.CredentialForm{Kind: store.CredentialDistributor}, "")
+	h.renderCredentials(w, r, http.StatusOK, credentialPreset(r), "")
+}
+
+// credentialPreset fills the save-key form from the query string (a
+// reseller's page links here to store that reseller's key), keeping only
+// values of the right form; the POST is checked as always.
+func credentialPreset(r *http.Request) templates.CredentialForm {
+	q := r.URL.Query()
+	f := templates.CredentialForm{Kind: store.CredentialDistributor}
+	if q.Get("kind") == store.CredentialSubagent {
+		f.Kind = store.CredentialSubagent
+		if uin := q.Get("subagent_uin"); len(uin) <= 20 {
+			if n, err := strconv.ParseUint(uin, 10, 64); err == nil && n > 0 {
+				f.SubagentUin = strconv.FormatUint(n, 10)
+			}
+		}
+	}
+	return f
 }
 
 func (h *Handlers) renderCredentials(w http.ResponseWriter, r *http.Request, status int, form templates.CredentialForm, targetError string) {

@@ -419,16 +419,10 @@ func displayName(c store.Customer) string {
 	return strconv.FormatUint(c.Uin, 10)
 }
 
-// apiZone is the partner API's time zone: its times are UTC+8 without a zone.
-var apiZone = time.FixedZone("UTC+8", 8*3600)
-
 // apiTimeText shows a time the API wrote as "2006-01-02 15:04:05" (UTC+8)
 // in the reader's zone; text it cannot read is shown as it came.
 func apiTimeText(ctx context.Context, s string) string {
-	if s == "" || s == "-" {
-		return ""
-	}
-	t, err := time.ParseInLocation("2006-01-02 15:04:05", s, apiZone)
+	t, err := partnerapi.ParseTime(s)
 	if err != nil {
 		return s
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"resellerportal/apicache"
+	"resellerportal/auth"
 	"resellerportal/partnerapi"
 	"resellerportal/web/templates"
 )
@@ -44,6 +45,9 @@ func (h *Handlers) dashboardView(r *http.Request, mode apicache.Mode) (templates
 		return templates.Dashboard{}, err
 	}
 	d := templates.Dashboard{ShowResellers: f.ShowResellers, Stale: f.Stale() && mode == apicache.Cached}
+	if principal(ctx).Can(auth.WriteCustomers) {
+		d.ApplicationsHref = "/applications" // the counts lead to the applications
+	}
 	var oldest time.Time
 	seen := func(t time.Time, pending bool) {
 		d.Loading = d.Loading || pending

@@ -132,6 +132,12 @@ type Options struct {
 	// MetricsToken, when set, lets a scraper read /metrics with
 	// "Authorization: Bearer <token>".
 	MetricsToken string
+	// Applications and Resellers serve the applications and second-level
+	// resellers pages.
+	Applications ApplicationService
+	Resellers    ResellerService
+	// Onboarding serves invitations, new accounts and the sandbox outbox.
+	Onboarding OnboardingService
 }
 
 // Handlers serves the portal.
@@ -153,6 +159,10 @@ type Handlers struct {
 	proxies   []netip.Prefix
 	token     string
 	once      *oneTime
+
+	applications ApplicationService
+	resellers    ResellerService
+	onboarding   OnboardingService
 }
 
 // New checks the options and returns the handlers.
@@ -160,6 +170,12 @@ func New(o Options) (*Handlers, error) {
 	if o.Users == nil || o.Keys == nil || o.Audit == nil || o.Dashboard == nil || o.Jobs == nil || o.Customers == nil || o.Limiters == nil ||
 		o.Sessions == nil || o.Catalog == nil || o.Assets == nil || o.Metrics == nil || o.Health == nil {
 		return nil, errors.New("handlers: missing dependency")
+	}
+	if o.Applications == nil || o.Resellers == nil {
+		return nil, errors.New("handlers: missing the applications or resellers service")
+	}
+	if o.Onboarding == nil {
+		return nil, errors.New("handlers: missing the onboarding service")
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -171,5 +187,6 @@ func New(o Options) (*Handlers, error) {
 		users: o.Users, keys: o.Keys, audit: o.Audit, figures: o.Dashboard, jobs: o.Jobs, customers: o.Customers, limiters: o.Limiters,
 		sessions: o.Sessions, catalog: o.Catalog, assets: o.Assets, metrics: o.Metrics, health: o.Health,
 		logger: o.Logger, now: o.Now, proxies: o.TrustedProxies, token: o.MetricsToken, once: &oneTime{},
+		applications: o.Applications, resellers: o.Resellers, onboarding: o.Onboarding,
 	}, nil
 }

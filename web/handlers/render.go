@@ -75,6 +75,9 @@ func navigation(p auth.Principal, path string) []templates.NavItem {
 	entries := []entry{
 		{"nav.dashboard", "/", "", auth.ViewDashboard},
 		{"nav.customers", "/customers", "nav.group.business", auth.ViewCustomers},
+		{"nav.onboarding", "/onboarding", "", auth.WriteCustomers},
+		{"nav.applications", "/applications", "", auth.WriteCustomers},
+		{"nav.subagents", "/resellers", "", auth.ViewSubagents},
 		{"nav.jobs", "/jobs", "nav.group.operations", auth.ViewJobs},
 		{"nav.audit", "/audit", "", auth.ViewAudit},
 		{"nav.users", "/admin/users", "nav.group.admin", auth.ManageUsers},

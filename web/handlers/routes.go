@@ -64,6 +64,44 @@ func (h *Handlers) Routes() http.Handler {
 			})
 			r.With(h.require(auth.ViewCustomers)).Get("/customers.csv", h.customersCSV)
 
+			// Applications: people who onboard customers; deciding on a
+			// reseller's application also needs WriteSubagents (the service
+			// checks it).
+			r.Route("/applications", func(r chi.Router) {
+				r.Use(h.require(auth.WriteCustomers))
+				r.Get("/", h.applicationsPage)
+				r.Post("/decide", h.decideApplication)
+				r.Post("/bulk", h.decideApplications)
+				r.Get("/decisions/{id}", h.decisionPage)
+				r.Post("/decisions/{id}/check", h.checkDecision)
+			})
+			r.Route("/resellers", func(r chi.Router) {
+				r.Use(h.require(auth.ViewSubagents))
+				r.Get("/", h.resellersPage)
+				r.Get("/{uin}", h.resellerPage)
+			})
+
+			// Onboarding: invitations and new accounts, for people who
+			// onboard customers; the sandbox outbox (404 unless the target
+			// is the built-in sandbox) for the same people, a reseller's
+			// login seeing only its own reseller's mails and codes.
+			r.Route("/onboarding", func(r chi.Router) {
+				r.Use(h.require(auth.WriteCustomers))
+				r.Get("/", h.onboardingPage)
+				r.Get("/invitations", h.invitationsPage)
+				r.Post("/invitations", h.invite)
+				r.Post("/invitations/refresh", h.refreshInvitations)
+				r.Post("/invitations/{id}/resend", h.resendInvitation)
+				r.Get("/accounts/new", h.newAccountPage)
+				r.Post("/accounts", h.createAccount)
+				r.Post("/accounts/choose", h.chooseIndustry)
+				r.Get("/accounts/industries", h.industries)
+				r.Post("/accounts/code", h.sendCode)
+				r.Get("/accounts/created/{id}", h.accountCreatedPage)
+			})
+			r.With(h.require(auth.WriteCustomers)).Get("/sandbox/outbox", h.outboxPage)
+			r.With(h.require(auth.WriteCustomers)).Post("/sandbox/outbox/accept", h.acceptInvitation)
+
 			r.Route("/jobs", func(r chi.Router) {
 				r.Use(h.require(auth.ViewJobs))
 				r.Get("/", h.jobsPage)

@@ -36,7 +36,29 @@ func (h *Handlers) userRow(u store.User) templates.UserRow {
 }
 
 func (h *Handlers) usersPage(w http.ResponseWriter, r *http.Request) {
-	h.renderUsers(w, r, http.StatusOK, templates.UserForm{Role: string(auth.RoleStaff)})
+	h.renderUsers(w, r, http.StatusOK, userPreset(r))
+}
+
+// userPreset fills the add-user form from the query string (a reseller's
+// page links here to preset a delegated login), keeping only values of the
+// right form. They are initial values only: the POST is checked as always.
+func userPreset(r *http.Request) templates.UserForm {
+	q := r.URL.Query()
+	f := templates.UserForm{Role: string(auth.RoleStaff)}
+	if role := q.Get("role"); slices.Contains(roleNames(), role) {
+		f.Role = role
+	}
+	if uin := q.Get("subagent_uin"); len(uin) <= 20 {
+		if n, err := strconv.ParseUint(uin, 10, 64); err == nil && n > 0 {
+			f.SubagentUin = strconv.FormatUint(n, 10)
+		}
+	}
+	if d := q.Get("expires"); len(d) == len(time.DateOnly) {
+		if _, err := time.Parse(time.DateOnly, d); err == nil {
+			f.Expires = d
+		}
+	}
+	return f
 }
 
 func (h *Handlers) renderUsers(w http.ResponseWriter, r *http.Request, status int, form templates.UserForm) {

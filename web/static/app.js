@@ -87,3 +87,58 @@ document.addEventListener("htmx:afterSettle", function (ev) {
 		target.focus();
 	}
 });
+
+// Elements only a script-less page needs (a step's own submit button) are
+// hidden when script runs; buttons only script can work (copy) are shown.
+function enhance(root) {
+	root.querySelectorAll("[data-js-hide]").forEach(function (el) { el.hidden = true; });
+	root.querySelectorAll("[data-copy][hidden]").forEach(function (el) { el.hidden = false; });
+	root.querySelectorAll("[data-countdown]").forEach(startCountdown);
+}
+document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+document.addEventListener("htmx:afterSettle", function () { enhance(document); });
+
+// A copy button copies the value of the field it names, and says so in
+// the live region.
+document.addEventListener("click", function (ev) {
+	var button = ev.target.closest && ev.target.closest("[data-copy]");
+	if (!button) { return; }
+	var field = document.getElementById(button.getAttribute("data-copy"));
+	if (!field) { return; }
+	var said = function () {
+		var live = document.getElementById("live");
+		if (live) { live.textContent = button.getAttribute("data-copied") || ""; }
+	};
+	field.select();
+	if (navigator.clipboard && navigator.clipboard.writeText) {
+		navigator.clipboard.writeText(field.value).then(said, function () {
+			if (document.execCommand("copy")) { said(); }
+		});
+	} else if (document.execCommand("copy")) {
+		said();
+	}
+});
+
+// A countdown the server rendered as text ("… in 60 seconds") counts down
+// each second, keeping the button it names disabled until it ends.
+function startCountdown(el) {
+	if (el.getAttribute("data-counting")) { return; }
+	el.setAttribute("data-counting", "1");
+	var left = parseInt(el.getAttribute("data-countdown"), 10) || 0;
+	var template = el.getAttribute("data-countdown-template") || "";
+	var button = document.getElementById(el.getAttribute("data-countdown-button") || "");
+	var end = Date.now() + left * 1000;
+	var tick = function () {
+		var s = Math.max(0, Math.ceil((end - Date.now()) / 1000));
+		if (!document.body.contains(el)) { return; }
+		if (s > 0) {
+			el.textContent = template.split("{s}").join(String(s));
+			if (button) { button.disabled = true; }
+			setTimeout(tick, 1000);
+		} else {
+			el.textContent = el.getAttribute("data-countdown-done") || "";
+			if (button) { button.disabled = false; }
+		}
+	};
+	tick();
+}

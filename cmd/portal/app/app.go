@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"resellerportal/apicache"
+	"resellerportal/applications"
 	"resellerportal/audit"
 	"resellerportal/auth"
 	"resellerportal/customers"
@@ -26,8 +27,10 @@ import (
 	"resellerportal/jobs"
 	"resellerportal/keyring"
 	"resellerportal/metrics"
+	"resellerportal/onboarding"
 	"resellerportal/partnerapi"
 	"resellerportal/partnerapi/sandbox"
+	"resellerportal/resellers"
 	"resellerportal/store"
 	"resellerportal/users"
 	"resellerportal/web/handlers"
@@ -190,8 +193,20 @@ func (a *App) build(ctx context.Context, dataDir string) error {
 	if err != nil {
 		return err
 	}
+	apps, err := applications.New(applications.Options{Clients: a.Keys, Writes: a.Jobs, Cache: a.Cache, DB: a.DB,
+		Logger: cfg.Logger.With("component", "applications")})
+	if err != nil {
+		return err
+	}
+	onboard, err := onboarding.New(onboarding.Options{DB: a.DB, Clients: a.Keys, Writes: a.Jobs, Secrets: a.Secrets, Cache: a.Cache,
+		Sandbox: sandboxOutbox{a}, OnSandbox: func() bool { return a.Keys.Target() == keyring.Sandbox }, Now: cfg.Now,
+		Logger: cfg.Logger.With("component", "onboarding")})
+	if err != nil {
+		return err
+	}
 	a.Handlers, err = handlers.New(handlers.Options{
-		Users: a.Users, Keys: a.Keys, Audit: a.Audit, Dashboard: dashboard.New(a.Keys, a.Cache), Jobs: a.Jobs, Customers: a.Customers,
+		Users: a.Users, Keys: a.Keys, Audit: a.Audit, Dashboard: dashboard.New(a.Keys, a.Cache), Jobs: a.Jobs,
+		Customers: a.Customers, Applications: apps, Resellers: resellers.New(a.Keys, a.Cache), Onboarding: onboard,
 		Limiters: a.Keys.Limiters(), Sessions: a.sessions, Catalog: catalog, Assets: assets, Metrics: a.Metrics,
 		Health: a.health, Logger: cfg.Logger, Now: cfg.Now, TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken,
 	})
@@ -340,4 +355,39 @@ func (a *App) Close() error {
 	}
 	errs = append(errs, a.DB.Close())
 	return errors.Join(errs...)
+}
+
+// sandboxOutbox is the built-in sandbox as the onboarding pages see it:
+// its outbox and its invited party, the sandbox started only when asked.
+type sandboxOutbox struct{ app *App }
+
+func (o sandboxOutbox) Outbox() ([]onboarding.Message, error) {
+	sb, err := o.app.Sandbox()
+	if err != nil {
+		return nil, err
+	}
+	var out []onboarding.Message
+	for _, m := range sb.Outbox() {
+		at, _ := time.Parse(time.RFC3339, m.Time)
+		out = append(out, onboarding.Message{Kind: m.Kind, To: m.To, Time: at, Code: m.Code, Link: m.Link, Token: m.Token})
+	}
+	return out, nil
+}
+
+func (o sandboxOutbox) Accept(token string) (uint64, error) {
+	sb, err := o.app.Sandbox()
+	if err != nil {
+		return 0, err
+	}
+	uin, err := sb.AcceptInvitation(token, "")
+	for _, e := range []struct{ sandbox, onboarding error }{
+		{sandbox.ErrInvitationNotFound, onboarding.ErrInvitationNotFound},
+		{sandbox.ErrInvitationUsed, onboarding.ErrInvitationUsed},
+		{sandbox.ErrInvitationExpired, onboarding.ErrInvitationExpired},
+	} {
+		if errors.Is(err, e.sandbox) {
+			return 0, fmt.Errorf("%w: %w", e.onboarding, err)
+		}
+	}
+	return uin, err
 }
