@@ -53,7 +53,7 @@ type DB struct {
 
 // Tx is one write transaction, handed to the function passed to DB.Write.
 type Tx struct {
-	tx  *sql.Tx
+	tx  txConn
 	now func() time.Time
 	// identity is set by methods that change users or sessions.
 	identity bool
@@ -62,22 +62,76 @@ type Tx struct {
 	stmts map[string]*sql.Stmt
 }
 
+// txConn is the transaction the store's methods run their statements on.
+// In a detached write (DB.WriteDetached) it runs them with their context's
+// values but without its cancellation: the function a caller hands to
+// WriteDetached captures the caller's context, which a client hanging up
+// cancels, and the write must go through all the same.
+type txConn struct {
+	*sql.Tx
+	detached bool
+}
+
+// ctx is the context a statement runs with.
+func (c txConn) ctx(ctx context.Context) context.Context {
+	if c.detached {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
+// ExecContext runs a statement in the transaction.
+func (c txConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return c.Tx.ExecContext(c.ctx(ctx), query, args...)
+}
+
+// QueryContext runs a query in the transaction.
+func (c txConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return c.Tx.QueryContext(c.ctx(ctx), query, args...)
+}
+
+// QueryRowContext runs a query for one row in the transaction.
+func (c txConn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return c.Tx.QueryRowContext(c.ctx(ctx), query, args...)
+}
+
+// txStmt is a statement prepared in a transaction, run as txConn runs them.
+type txStmt struct {
+	*sql.Stmt
+	conn txConn
+}
+
+// ExecContext runs the statement.
+func (s txStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	return s.Stmt.ExecContext(s.conn.ctx(ctx), args...)
+}
+
+// QueryContext runs the statement as a query.
+func (s txStmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	return s.Stmt.QueryContext(s.conn.ctx(ctx), args...)
+}
+
+// QueryRowContext runs the statement as a query for one row.
+func (s txStmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return s.Stmt.QueryRowContext(s.conn.ctx(ctx), args...)
+}
+
 // prepared returns query prepared in the transaction, preparing it once:
 // a batch of a thousand rows parses its statement once, not a thousand
 // times. The statements close with the transaction.
-func (tx *Tx) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+func (tx *Tx) prepared(ctx context.Context, query string) (txStmt, error) {
 	if st, ok := tx.stmts[query]; ok {
-		return st, nil
+		return txStmt{st, tx.tx}, nil
 	}
-	st, err := tx.tx.PrepareContext(ctx, query)
+	st, err := tx.tx.Tx.PrepareContext(tx.tx.ctx(ctx), query)
 	if err != nil {
-		return nil, err
+		return txStmt{}, err
 	}
 	if tx.stmts == nil {
 		tx.stmts = map[string]*sql.Stmt{}
 	}
 	tx.stmts[query] = st
-	return st, nil
+	return txStmt{st, tx.tx}, nil
 }
 
 // Every connection gets its pragmas from the DSN rather than from a one-off
@@ -172,6 +226,12 @@ func (db *DB) Close() error {
 // (the partner API, mail) inside it, and never call db.Write or a DB-level
 // mutating method from it, which would wait forever for the connection fn holds.
 func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	return db.writeTx(ctx, false, fn)
+}
+
+// writeTx runs fn in a write transaction; detached, its statements ignore the
+// cancellation of the contexts they are given.
+func (db *DB) writeTx(ctx context.Context, detached bool, fn func(tx *Tx) error) (err error) {
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin write: %w", err)
@@ -184,7 +244,7 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			_ = sqlTx.Rollback()
 		}
 	}()
-	tx := &Tx{tx: sqlTx, now: db.now}
+	tx := &Tx{tx: txConn{Tx: sqlTx, detached: detached}, now: db.now}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -225,7 +285,7 @@ const detachedWriteTimeout = 30 * time.Second
 func (db *DB) WriteDetached(ctx context.Context, fn func(tx *Tx) error) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), detachedWriteTimeout)
 	defer cancel()
-	return db.Write(ctx, fn)
+	return db.writeTx(ctx, true, fn)
 }
 
 // readTx runs fn in a read transaction on the read pool, so that several

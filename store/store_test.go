@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -338,5 +339,33 @@ func TestOpenPathWithURICharacters(t *testing.T) {
 	}
 	if _, err := os.Stat(path); err != nil {
 		t.Errorf("database not at the given path: %v", err)
+	}
+}
+
+// TestWriteDetachedOutlivesItsCaller checks that a detached write goes
+// through when the context its function captured is cancelled — a client
+// that hung up — statements prepared in it included, while a plain write
+// stops.
+func TestWriteDetachedOutlivesItsCaller(t *testing.T) {
+	db, _, _ := openTestDB(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	err := db.WriteDetached(ctx, func(tx *Tx) error {
+		if _, err := tx.AppendAudit(ctx, AuditEntry{Actor: "a", Action: "logout", Outcome: OutcomeOK}); err != nil {
+			return err
+		}
+		return tx.UpsertCustomers(ctx, []Customer{{Uin: 100001, Name: "kept", AuthType: -1}, {Uin: 100002, Name: "also kept", AuthType: -1}})
+	})
+	if err != nil {
+		t.Fatalf("detached write with a cancelled caller: %v", err)
+	}
+	if rows, _, err := db.QueryAudit(t.Context(), AuditFilter{}); err != nil || len(rows) != 1 {
+		t.Errorf("audit rows %v, %v", rows, err)
+	}
+	if n, _, err := db.CustomerStats(t.Context()); err != nil || n != 2 {
+		t.Errorf("%d customers, %v", n, err)
+	}
+	if err := db.Write(ctx, func(tx *Tx) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Errorf("a plain write with a cancelled context: %v", err)
 	}
 }

@@ -156,6 +156,10 @@ func (h *Handlers) auditCSV(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", "attachment; filename="+url.PathEscape(name))
 	if _, err := h.audit.Export(ctx, actor(r), filter, w); err != nil {
+		if ctx.Err() != nil {
+			h.dropped(r) // the download was abandoned; its audit row says so
+			return
+		}
 		// Headers may be out already; the log has the reason.
 		h.logger.Error("export audit log", "err", err)
 	}

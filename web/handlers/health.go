@@ -12,6 +12,10 @@ import (
 // healthz answers 200 while the database answers.
 func (h *Handlers) healthz(w http.ResponseWriter, r *http.Request) {
 	if err := h.health(r.Context()); err != nil {
+		if r.Context().Err() != nil {
+			h.dropped(r) // the prober gave up; the database said nothing
+			return
+		}
 		h.logger.Error("health check", "err", err)
 		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 		return

@@ -243,7 +243,10 @@ func (h *Handlers) loadSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		sess, err := h.sessions.Get(r, h.sessions.CookieName())
-		if err != nil {
+		switch {
+		case err != nil && ctx.Err() != nil:
+			h.dropped(r) // the client went away while the session was read
+		case err != nil:
 			h.logger.Error("load session", "err", err, "request_id", middleware.GetReqID(ctx))
 		}
 		ctx = context.WithValue(ctx, sessionKey, sess)

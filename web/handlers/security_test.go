@@ -20,9 +20,11 @@ import (
 	"resellerportal/partnerapi/sandbox"
 )
 
-// countingLog counts what the portal logs.
+// countingLog counts what the portal logs, and keeps the first errors.
 type countingLog struct {
 	records, bytes, errors atomic.Int64
+	mu                     sync.Mutex
+	first                  []string
 }
 
 func (c *countingLog) Enabled(context.Context, slog.Level) bool { return true }
@@ -35,6 +37,16 @@ func (c *countingLog) Handle(_ context.Context, r slog.Record) error {
 	})
 	if r.Level >= slog.LevelError {
 		c.errors.Add(1)
+		line := r.Message
+		r.Attrs(func(a slog.Attr) bool {
+			line += " " + a.Key + "=" + a.Value.String()
+			return true
+		})
+		c.mu.Lock()
+		if len(c.first) < 5 {
+			c.first = append(c.first, line)
+		}
+		c.mu.Unlock()
 	}
 	return nil
 }
@@ -115,7 +127,9 @@ func TestClientsThatHangUpDoNotHurtThePortal(t *testing.T) {
 		t.Fatalf("%d log records for %d hung-up requests", n, requests)
 	}
 	if n := log.errors.Load(); n > 5 {
-		t.Fatalf("%d error records for clients that hung up", n)
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		t.Fatalf("%d error records for clients that hung up, the first:\n%s", n, strings.Join(log.first, "\n"))
 	}
 	// Each wrong password that reached the check is in the audit log, even
 	// though its client had gone.
