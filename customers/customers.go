@@ -109,6 +109,7 @@ type Query struct {
 	Suspended string // "", "yes", "no"
 	Reseller  string // "", "direct", or a reseller's UIN
 	Spend     string // "", "yes": has spend this month, "no"
+	Watch     string // "", or "25", "10", "0": available credit at most that per cent of the credit
 	Sort      string // one of store.CustomerSorts; "" is newest bound first
 	Desc      string // "1" for descending
 	Page      string // 1-based
@@ -166,6 +167,14 @@ func (s *Service) ParseQuery(actor audit.Actor, q Query) (Filters, error) {
 	}
 	if sq.HasSpendThisMonth, err = yesNo("spend", q.Spend); err != nil {
 		return f, err
+	}
+	switch q.Watch {
+	case "":
+	case "25", "10", "0":
+		pct, _ := strconv.Atoi(q.Watch)
+		sq.CreditAtMost = &pct
+	default:
+		return f, apperr.InvalidField("watch", msgBadFilter)
 	}
 	switch q.Reseller {
 	case "":

@@ -79,6 +79,12 @@ func TestParseQuery(t *testing.T) {
 		{"unknown verified", staff, Query{Verified: "1"}, "verified", nil},
 		{"unknown suspended", staff, Query{Suspended: "true"}, "suspended", nil},
 		{"unknown spend", staff, Query{Spend: "maybe"}, "spend", nil},
+		{"watch level", staff, Query{Watch: "10"}, "-", func(t *testing.T, f Filters) {
+			if f.store.CreditAtMost == nil || *f.store.CreditAtMost != 10 {
+				t.Errorf("credit at most %v", f.store.CreditAtMost)
+			}
+		}},
+		{"unknown watch level", staff, Query{Watch: "50"}, "watch", nil},
 		{"reseller 0", staff, Query{Reseller: "0"}, "reseller", nil},
 		{"reseller negative", staff, Query{Reseller: "-5"}, "reseller", nil},
 		{"unknown sort", staff, Query{Sort: "secret_key"}, "", nil},

@@ -106,4 +106,15 @@ func TestCustomerRemarkAndSuspension(t *testing.T) {
 	if n := tb.count(t, testID("customer-audit-row")); n < 6 {
 		t.Errorf("%d audit rows on the customer's page, want an intent and an outcome for each of three changes", n)
 	}
+
+	// Money → Credit: the partner's line and the customers' from the list
+	// just read, the ones running low first, filtered in place.
+	tb.do(t, "open Credit from the navigation",
+		chromedp.Click(chromedp.CSS(`nav.side a[href="/credit"]`), chromedp.NodeVisible),
+		chromedp.WaitVisible(testID("credit-partner-total")),
+		chromedp.WaitVisible(testID("credit-row")),
+	)
+	tb.do(t, "show those with nothing left", chromedp.Evaluate[chromedp.Void](
+		`(s => { s.value = "0"; s.dispatchEvent(new Event("change", {bubbles: true})) })(document.getElementById("f-watch"))`))
+	tb.waitUntil(t, "the filtered list", `location.search.includes("watch=0") && [...document.querySelectorAll("[data-testid=credit-row]")].every(r => r.dataset.level === "3")`)
 }

@@ -59,12 +59,15 @@ type CustomerQuery struct {
 	Suspended         *bool   // nil any; see Customer.Suspended
 	ResellerUin       *uint64 // nil any; 0 direct customers; else that reseller's indirect customers
 	HasSpendThisMonth *bool   // nil any; true: a positive spend recorded for Month; needs Month
-	Month             string  // the current month ("2006-01"), for HasSpendThisMonth
-	AfterUin          uint64  // only UINs greater than this: keyset paging by UIN
-	Sort              string  // one of CustomerSorts; "" is "uin"; "spend" is by month, then amount
-	Desc              bool
-	Limit             int // 0 = DefaultCustomerLimit; at most MaxCustomerLimit
-	Offset            int
+	// CreditAtMost, when set, keeps customers with a credit line whose
+	// available credit is at most that per cent (0 to 100) of it.
+	CreditAtMost *int
+	Month        string // the current month ("2006-01"), for HasSpendThisMonth
+	AfterUin     uint64 // only UINs greater than this: keyset paging by UIN
+	Sort         string // one of CustomerSorts; "" is "uin"; "spend" is by month, then amount
+	Desc         bool
+	Limit        int // 0 = DefaultCustomerLimit; at most MaxCustomerLimit
+	Offset       int
 }
 
 // Page sizes for SearchCustomers.
@@ -667,6 +670,15 @@ func (q CustomerQuery) where() (string, []any, error) {
 			conds = append(conds, "NOT (spend_month = ? AND spend_micros > 0)")
 		}
 		args = append(args, q.Month)
+	}
+	if q.CreditAtMost != nil {
+		pct := *q.CreditAtMost
+		if pct < 0 || pct > 100 {
+			return "", nil, fmt.Errorf("credit share %d %%: %w", pct, ErrInvalidCustomerQuery)
+		}
+		// Integers in millionths on both sides: no float, exact.
+		conds = append(conds, "credit_micros > 0 AND remaining_credit_micros * 100 <= credit_micros * ?")
+		args = append(args, pct)
 	}
 	if q.AfterUin > 0 {
 		if q.AfterUin >= math.MaxInt64 {

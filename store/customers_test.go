@@ -199,6 +199,10 @@ func TestSearchCustomersFilters(t *testing.T) {
 		{"no spend this month", CustomerQuery{HasSpendThisMonth: ptr(false), Month: "2025-03"},
 			[]uint64{100002, 100003, 100004, 200001, 200002, 300001, 1000012}},
 		{"after a UIN", CustomerQuery{AfterUin: 200001}, []uint64{200002, 300001, 1000012}},
+		{"credit used up", CustomerQuery{CreditAtMost: ptr(0)}, []uint64{100003, 100004}},
+		{"80 % or less left", CustomerQuery{CreditAtMost: ptr(80)}, []uint64{100001, 100003, 100004}},
+		{"79 % or less left", CustomerQuery{CreditAtMost: ptr(79)}, []uint64{100003, 100004}},
+		{"any credit line", CustomerQuery{CreditAtMost: ptr(100)}, []uint64{100001, 100002, 100003, 100004, 1000012}},
 		{"filters together", CustomerQuery{Text: "gaming", Suspended: ptr(true), ResellerUin: ptr(uint64(0))}, []uint64{100004}},
 	}
 	for _, tt := range tests {
@@ -326,6 +330,8 @@ func TestSearchCustomersRefused(t *testing.T) {
 		{"spend filter without month", CustomerQuery{HasSpendThisMonth: ptr(true)}},
 		{"malformed month", CustomerQuery{Month: "2025-3"}},
 		{"reseller out of range", CustomerQuery{ResellerUin: ptr(uint64(1 << 63))}},
+		{"credit share over 100", CustomerQuery{CreditAtMost: ptr(101)}},
+		{"credit share negative", CustomerQuery{CreditAtMost: ptr(-1)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

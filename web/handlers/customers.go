@@ -59,13 +59,14 @@ var customerColumns = []struct {
 func customerQuery(r *http.Request) customers.Query {
 	q := r.URL.Query()
 	return customers.Query{Text: q.Get("q"), Verified: q.Get("verified"), Suspended: q.Get("suspended"), Reseller: q.Get("reseller"),
-		Spend: q.Get("spend"), Sort: q.Get("sort"), Desc: q.Get("desc"), Page: q.Get("page")}
+		Spend: q.Get("spend"), Watch: q.Get("watch"), Sort: q.Get("sort"), Desc: q.Get("desc"), Page: q.Get("page")}
 }
 
 // listURL is the list with the filters, a sort and a page.
 func listURL(path string, q customers.Query, sort string, desc bool, page int) string {
 	v := url.Values{}
-	for k, s := range map[string]string{"q": q.Text, "verified": q.Verified, "suspended": q.Suspended, "reseller": q.Reseller, "spend": q.Spend} {
+	for k, s := range map[string]string{"q": q.Text, "verified": q.Verified, "suspended": q.Suspended, "reseller": q.Reseller,
+		"spend": q.Spend, "watch": q.Watch} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -319,6 +320,9 @@ func (h *Handlers) customerDetail(ctx context.Context, a audit.Actor, d customer
 	}
 	if row.SpendMonth == d.Month {
 		v.Spend = decimalUSD(row.Spend)
+	}
+	if a.Can(auth.ViewCredit) {
+		v.CreditHref = "/credit?q=" + uin + "&reseller=" + creditReseller(row.ResellerUin, a)
 	}
 	if d.Blocked != nil {
 		_, msg, _ := problemOf(ctx, d.Blocked)
@@ -718,4 +722,17 @@ func (h *Handlers) showWrite(w http.ResponseWriter, r *http.Request, a audit.Act
 		return
 	}
 	redirect(w, r, fmt.Sprintf("/customers/%s?write=%d", view.Uin, wr.Job.ID))
+}
+
+// creditReseller is the credit list's reseller filter that shows a
+// customer: its reseller's, or the direct customers; a reseller's login
+// has its own already.
+func creditReseller(reseller uint64, a audit.Actor) string {
+	switch {
+	case a.OnBehalfOf() != 0:
+		return strconv.FormatUint(a.OnBehalfOf(), 10)
+	case reseller != 0:
+		return strconv.FormatUint(reseller, 10)
+	}
+	return "direct"
 }

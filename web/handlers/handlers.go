@@ -117,6 +117,7 @@ type Options struct {
 	Dashboard Figures
 	Jobs      JobService
 	Customers CustomerService
+	Credit    CreditService
 	Limiters  Limiters
 	Sessions  *session.Store
 	Catalog   *i18n.Catalog
@@ -148,6 +149,7 @@ type Handlers struct {
 	figures   Figures
 	jobs      JobService
 	customers CustomerService
+	credit    CreditService
 	limiters  Limiters
 	sessions  *session.Store
 	catalog   *i18n.Catalog
@@ -167,7 +169,7 @@ type Handlers struct {
 
 // New checks the options and returns the handlers.
 func New(o Options) (*Handlers, error) {
-	if o.Users == nil || o.Keys == nil || o.Audit == nil || o.Dashboard == nil || o.Jobs == nil || o.Customers == nil || o.Limiters == nil ||
+	if o.Users == nil || o.Keys == nil || o.Audit == nil || o.Dashboard == nil || o.Jobs == nil || o.Customers == nil || o.Credit == nil || o.Limiters == nil ||
 		o.Sessions == nil || o.Catalog == nil || o.Assets == nil || o.Metrics == nil || o.Health == nil {
 		return nil, errors.New("handlers: missing dependency")
 	}
@@ -184,7 +186,7 @@ func New(o Options) (*Handlers, error) {
 		o.Now = time.Now
 	}
 	return &Handlers{
-		users: o.Users, keys: o.Keys, audit: o.Audit, figures: o.Dashboard, jobs: o.Jobs, customers: o.Customers, limiters: o.Limiters,
+		users: o.Users, keys: o.Keys, audit: o.Audit, figures: o.Dashboard, jobs: o.Jobs, customers: o.Customers, credit: o.Credit, limiters: o.Limiters,
 		sessions: o.Sessions, catalog: o.Catalog, assets: o.Assets, metrics: o.Metrics, health: o.Health,
 		logger: o.Logger, now: o.Now, proxies: o.TrustedProxies, token: o.MetricsToken, once: &oneTime{},
 		applications: o.Applications, resellers: o.Resellers, onboarding: o.Onboarding,

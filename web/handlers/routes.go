@@ -63,6 +63,7 @@ func (h *Handlers) Routes() http.Handler {
 				})
 			})
 			r.With(h.require(auth.ViewCustomers)).Get("/customers.csv", h.customersCSV)
+			r.With(h.require(auth.ViewCredit)).Get("/credit", h.creditPage)
 
 			// Applications: people who onboard customers; deciding on a
 			// reseller's application also needs WriteSubagents (the service

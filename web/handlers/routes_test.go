@@ -50,6 +50,7 @@ var routeAccess = map[string]access{
 	"GET /audit":                                auditors,
 	"GET /audit/{id}":                           auditors,
 	"GET /audit.csv":                            auditors,
+	"GET /credit":                               everyone,
 	"GET /customers/":                           everyone,
 	"GET /customers.csv":                        everyone,
 	"POST /customers/refresh":                   workers,

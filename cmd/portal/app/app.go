@@ -22,6 +22,7 @@ import (
 	"resellerportal/applications"
 	"resellerportal/audit"
 	"resellerportal/auth"
+	"resellerportal/credit"
 	"resellerportal/customers"
 	"resellerportal/dashboard"
 	"resellerportal/jobs"
@@ -204,9 +205,10 @@ func (a *App) build(ctx context.Context, dataDir string) error {
 	if err != nil {
 		return err
 	}
+	figures := dashboard.New(a.Keys, a.Cache)
 	a.Handlers, err = handlers.New(handlers.Options{
-		Users: a.Users, Keys: a.Keys, Audit: a.Audit, Dashboard: dashboard.New(a.Keys, a.Cache), Jobs: a.Jobs,
-		Customers: a.Customers, Applications: apps, Resellers: resellers.New(a.Keys, a.Cache), Onboarding: onboard,
+		Users: a.Users, Keys: a.Keys, Audit: a.Audit, Dashboard: figures, Jobs: a.Jobs,
+		Customers: a.Customers, Credit: credit.New(figures, a.Customers), Applications: apps, Resellers: resellers.New(a.Keys, a.Cache), Onboarding: onboard,
 		Limiters: a.Keys.Limiters(), Sessions: a.sessions, Catalog: catalog, Assets: assets, Metrics: a.Metrics,
 		Health: a.health, Logger: cfg.Logger, Now: cfg.Now, TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken,
 	})
