@@ -22,6 +22,7 @@ import (
 	"resellerportal/apperr"
 	"resellerportal/audit"
 	"resellerportal/auth"
+	"resellerportal/export"
 	"resellerportal/jobs"
 	"resellerportal/partnerapi"
 	"resellerportal/store"
@@ -309,9 +310,6 @@ var csvHeader = []string{"uin", "name", "email", "phone", "country", "remark", "
 	"suspended", "force", "account_status", "auth_status", "auth_type", "reseller_uin", "bind_time_utc",
 	"has_expense", "spend_month", "spend", "fetched_at_utc"}
 
-// bom starts the export so that spreadsheet programs read it as UTF-8.
-const bom = "\uFEFF"
-
 // Export writes every customer matching the filters (not just a page) as
 // CSV, UTF-8 with a byte order mark, and records the export in the audit
 // log; it returns how many rows it wrote. Whoever may see the list may
@@ -325,7 +323,7 @@ func (s *Service) Export(ctx context.Context, actor audit.Actor, f Filters, w io
 	}
 	all := f.store
 	all.Limit, all.Offset = 0, 0
-	if _, err := io.WriteString(w, bom); err != nil {
+	if _, err := io.WriteString(w, export.BOM); err != nil {
 		return 0, err
 	}
 	cw := csv.NewWriter(w)
@@ -335,8 +333,8 @@ func (s *Service) Export(ctx context.Context, actor audit.Actor, f Filters, w io
 	n := 0
 	err := s.db.EachCustomer(ctx, all, func(c store.Customer) error {
 		n++
-		return cw.Write([]string{strconv.FormatUint(c.Uin, 10), safeCell(c.Name), safeCell(c.Email), safeCell(c.Phone), c.Country,
-			safeCell(c.Remark), c.Credit, c.RemainingCredit, strconv.FormatBool(c.Suspended()), strconv.FormatInt(c.Force, 10),
+		return cw.Write([]string{strconv.FormatUint(c.Uin, 10), export.SafeCell(c.Name), export.SafeCell(c.Email), export.SafeCell(c.Phone), c.Country,
+			export.SafeCell(c.Remark), c.Credit, c.RemainingCredit, strconv.FormatBool(c.Suspended()), strconv.FormatInt(c.Force, 10),
 			c.AccountStatus, c.AuthStatus, strconv.FormatInt(c.AuthType, 10), uinText(c.ResellerUin), utcText(c.BindTime),
 			strconv.FormatBool(c.HasExpense), c.SpendMonth, c.Spend, utcText(c.FetchedAt)})
 	})
@@ -362,15 +360,6 @@ func (s *Service) Export(ctx context.Context, actor audit.Actor, f Filters, w io
 		return n, fmt.Errorf("export customers: %w", err)
 	}
 	return n, nil
-}
-
-// safeCell keeps a spreadsheet from reading a cell as a formula: text that
-// a program would evaluate gets a leading apostrophe.
-func safeCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 func uinText(u uint64) string {

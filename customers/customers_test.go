@@ -111,19 +111,3 @@ func TestParseQuery(t *testing.T) {
 		})
 	}
 }
-
-func TestSafeCell(t *testing.T) {
-	for in, want := range map[string]string{
-		"":             "",
-		"Acme":         "Acme",
-		"=HYPERLINK()": "'=HYPERLINK()",
-		"+1 555":       "'+1 555",
-		"-3":           "'-3",
-		"@SUM(A1)":     "'@SUM(A1)",
-		"a=b":          "a=b",
-	} {
-		if got := safeCell(in); got != want {
-			t.Errorf("safeCell(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
