@@ -51,7 +51,22 @@ func (s *Service) SubmitWrites(ctx context.Context, actor audit.Actor, title str
 	if err != nil {
 		return store.Job{}, fmt.Errorf("submit writes: %w", err)
 	}
-	return s.engine.Submit(ctx, KindWrites, owner, title, params, items)
+	var heldIn int64
+	job, err := s.engine.SubmitWith(ctx, KindWrites, owner, title, params, items, func(tx *store.Tx) (bool, error) {
+		if s.gate == nil {
+			return false, nil
+		}
+		var err error
+		heldIn, err = s.gate.Admit(ctx, tx, actor, title, params, intents)
+		return heldIn != 0, err
+	})
+	if err != nil {
+		return store.Job{}, err
+	}
+	if heldIn != 0 {
+		return store.Job{}, &HeldError{Request: heldIn}
+	}
+	return job, nil
 }
 
 // Await waits up to wait (or until ctx ends) for a job to end, and returns

@@ -187,6 +187,16 @@ func (e *Engine) Kind(name string) (Kind, bool) {
 
 // Submit stores a new job with the items given and wakes the engine.
 func (e *Engine) Submit(ctx context.Context, kind string, owner store.User, title string, params any, items []Item) (store.Job, error) {
+	return e.SubmitWith(ctx, kind, owner, title, params, items, nil)
+}
+
+// SubmitWith is Submit with a step run first in the same transaction: it
+// may refuse (its error rolls everything back), or keep the job from being
+// stored while what it wrote is kept (hold true: Submit then returns a zero
+// job and no error). With it, a rule checked against the database and the
+// job it allows cannot be separated by another writer.
+func (e *Engine) SubmitWith(ctx context.Context, kind string, owner store.User, title string, params any, items []Item,
+	first func(tx *store.Tx) (hold bool, err error)) (store.Job, error) {
 	k, ok := e.kinds[kind]
 	if !ok {
 		return store.Job{}, fmt.Errorf("submit job: unknown kind %q", kind)
@@ -196,7 +206,14 @@ func (e *Engine) Submit(ctx context.Context, kind string, owner store.User, titl
 		return store.Job{}, fmt.Errorf("submit %s job: %w", kind, err)
 	}
 	var job store.Job
+	held := false
 	err = e.db.Write(ctx, func(tx *store.Tx) error {
+		if first != nil {
+			var err error
+			if held, err = first(tx); err != nil || held {
+				return err
+			}
+		}
 		var err error
 		job, err = tx.CreateJob(ctx, store.Job{Kind: k.Name(), OwnerID: owner.ID, Title: title, Params: p}, itemRows(items))
 		if err != nil {
@@ -208,6 +225,9 @@ func (e *Engine) Submit(ctx context.Context, kind string, owner store.User, titl
 	})
 	if err != nil {
 		return store.Job{}, fmt.Errorf("submit %s job: %w", kind, err)
+	}
+	if held {
+		return store.Job{}, nil
 	}
 	e.poke()
 	return job, nil

@@ -27,6 +27,7 @@ type Service struct {
 	db     *store.DB
 	engine *Engine
 	now    func() time.Time
+	gate   Gate
 }
 
 // NewService returns the jobs service over the store and the engine that

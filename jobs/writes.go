@@ -58,6 +58,10 @@ type WriteParams struct {
 	// Interactive: a person is waiting for the outcome, so the calls go
 	// ahead of background jobs'.
 	Interactive bool `json:",omitempty"`
+	// Approval is the approval request whose second person let these
+	// writes go; the gate checks it is approved, unused and for exactly
+	// these writes.
+	Approval int64 `json:",omitempty"`
 }
 
 // Limits of the intents' free text (the API's, where documented).
