@@ -18,9 +18,11 @@ import (
 	"resellerportal/dashboard"
 )
 
-// Figures reads the partner's credit line (the dashboard's figures).
+// Figures reads the partner's credit line (the dashboard's figures) and
+// drops it from the cache after an allocation.
 type Figures interface {
 	Figures(ctx context.Context, actor audit.Actor, mode apicache.Mode) (dashboard.Figures, error)
+	Forget()
 }
 
 // Customers lists customers from the table the directory refresh fills.
@@ -31,12 +33,32 @@ type Customers interface {
 
 // Service is the credit use cases.
 type Service struct {
-	figures   Figures
-	customers Customers
+	figures        Figures
+	customers      Customers
+	customerCredit CustomerCredit
+	pools          Pools
+	writes         Writes
+	ledger         Ledger
+}
+
+// Options are the credit service's dependencies.
+type Options struct {
+	Figures Figures
+	// Customers is the customers service: the list and one customer's
+	// credit line.
+	Customers interface {
+		Customers
+		CustomerCredit
+	}
+	Pools  Pools
+	Writes Writes
+	Ledger Ledger
 }
 
 // New returns the credit service.
-func New(figures Figures, cs Customers) *Service { return &Service{figures: figures, customers: cs} }
+func New(o Options) *Service {
+	return &Service{figures: o.Figures, customers: o.Customers, customerCredit: o.Customers, pools: o.Pools, writes: o.Writes, ledger: o.Ledger}
+}
 
 // Level is how far a customer's available credit has run down.
 type Level int

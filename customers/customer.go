@@ -222,22 +222,7 @@ func (s *Service) Customer(ctx context.Context, actor audit.Actor, uin uint64, m
 				return r.AccountStatus, nil
 			})
 	})
-	wg.Go(func() {
-		d.Credit = apicache.Read(ctx, s.cache, id, apicache.Customer, mode, "customer.credit", customerParams{Uin: uin},
-			func(ctx context.Context) (partnerapi.QueryDirectCustomersCreditData, error) {
-				r, err := c.QueryCreditByUinList(ctx, &partnerapi.QueryCreditByUinListRequest{UinList: []uint64{uin}})
-				if err != nil {
-					return partnerapi.QueryDirectCustomersCreditData{}, err
-				}
-				for _, x := range r.Data {
-					if x.Uin == uin {
-						return x, nil
-					}
-				}
-				return partnerapi.QueryDirectCustomersCreditData{}, &partnerapi.APIError{Action: partnerapi.ActionQueryCreditByUinList,
-					Code: "UnauthorizedOperation.NotCustomerUin", RequestId: r.RequestId}
-			})
-	})
+	wg.Go(func() { d.Credit = readCredit(ctx, s.cache, c, mode, uin) })
 	wg.Go(func() {
 		d.History = apicache.Read(ctx, s.cache, id, apicache.Customer, mode, "customer.history", customerParams{Uin: uin, Page: historyPage},
 			func(ctx context.Context) (History, error) {
@@ -313,3 +298,41 @@ func (s *Service) readAudit(ctx context.Context, actor audit.Actor, d *Detail) e
 func (s *Service) Row(ctx context.Context, actor audit.Actor, uin uint64) (store.Customer, error) {
 	return s.customer(ctx, actor, uin)
 }
+
+// readCredit reads a customer's credit line through the cache.
+func readCredit(ctx context.Context, cache *apicache.Cache, c *partnerapi.Client, mode apicache.Mode, uin uint64) apicache.Figure[partnerapi.QueryDirectCustomersCreditData] {
+	return apicache.Read(ctx, cache, c.SecretID(), apicache.Customer, mode, "customer.credit", customerParams{Uin: uin},
+		func(ctx context.Context) (partnerapi.QueryDirectCustomersCreditData, error) {
+			r, err := c.QueryCreditByUinList(ctx, &partnerapi.QueryCreditByUinListRequest{UinList: []uint64{uin}})
+			if err != nil {
+				return partnerapi.QueryDirectCustomersCreditData{}, err
+			}
+			for _, x := range r.Data {
+				if x.Uin == uin {
+					return x, nil
+				}
+			}
+			return partnerapi.QueryDirectCustomersCreditData{}, &partnerapi.APIError{Action: partnerapi.ActionQueryCreditByUinList,
+				Code: "UnauthorizedOperation.NotCustomerUin", RequestId: r.RequestId}
+		})
+}
+
+// Credit reads the credit line of a customer the actor may see, through
+// the cache at mode: the table's row, and the line as the API answers it
+// (Blocked when there is no key to read it with).
+func (s *Service) Credit(ctx context.Context, actor audit.Actor, uin uint64, mode apicache.Mode) (store.Customer, apicache.Figure[partnerapi.QueryDirectCustomersCreditData], error) {
+	var none apicache.Figure[partnerapi.QueryDirectCustomersCreditData]
+	row, err := s.customer(ctx, actor, uin)
+	if err != nil {
+		return store.Customer{}, none, err
+	}
+	c, err := s.clientFor(ctx, row)
+	if err != nil {
+		return row, none, err
+	}
+	return row, readCredit(ctx, s.cache, c, mode, uin), nil
+}
+
+// Forget drops the cached reads of a customer after something changed it
+// (a credit allocation).
+func (s *Service) Forget(uin uint64) { s.forget(uin) }

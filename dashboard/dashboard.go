@@ -191,3 +191,10 @@ func (s *Service) resellerFigures(ctx context.Context, client *partnerapi.Client
 func read[T any](ctx context.Context, s *Service, c *partnerapi.Client, mode apicache.Mode, action string, params any, call func(context.Context) (T, error)) Figure[T] {
 	return apicache.Read(ctx, s.cache, c.SecretID(), apicache.Figures, mode, action, params, call)
 }
+
+// Forget drops the cached credit figures, after an allocation changed them.
+func (s *Service) Forget() {
+	s.cache.Invalidate(func(k apicache.Key) bool {
+		return k.Action == partnerapi.ActionQueryPartnerCredit || k.Action == partnerapi.ActionQuerySubAgentsDetailV2
+	})
+}

@@ -2,8 +2,10 @@ package jobs
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -35,13 +37,25 @@ func (a Outcome) Unknown() int {
 
 // SubmitWrites stores a writes job of the intents in the actor's name. The
 // domain service calling it has checked that the actor may make each write;
-// this checks that a person owns the job and that the intents are whole.
+// this checks that a person owns the job and that the intents are whole,
+// and keeps the rules no caller may go around, in the transaction that
+// stores the job: a credit allocation's idempotency key is used once
+// (KeyUsedError), one allocation per customer or pool is in flight at a
+// time (BusyError), and the gate may hold the writes for a second
+// person's approval (HeldError). Each allocation goes into the ledger
+// (store.CreditAllocation) tied to its item.
 func (s *Service) SubmitWrites(ctx context.Context, actor audit.Actor, title string, params WriteParams, intents []WriteIntent) (store.Job, error) {
 	if actor.UserID == 0 {
 		return store.Job{}, apperr.New(apperr.Forbidden, "", msgNeedsUser)
 	}
 	if len(intents) == 0 {
 		return store.Job{}, errors.New("submit writes: nothing to write")
+	}
+	intents = slices.Clone(intents)
+	for i := range intents {
+		if _, ok := intents[i].Allocates(); ok && intents[i].Key == "" {
+			intents[i].Key = "job-" + rand.Text()
+		}
 	}
 	items, err := PlanWrites(intents)
 	if err != nil {
@@ -52,14 +66,29 @@ func (s *Service) SubmitWrites(ctx context.Context, actor audit.Actor, title str
 		return store.Job{}, fmt.Errorf("submit writes: %w", err)
 	}
 	var heldIn int64
-	job, err := s.engine.SubmitWith(ctx, KindWrites, owner, title, params, items, func(tx *store.Tx) (bool, error) {
-		if s.gate == nil {
-			return false, nil
+	first := func(tx *store.Tx) (bool, error) {
+		if err := creditRules(ctx, tx, params, intents); err != nil {
+			return false, err
 		}
-		var err error
-		heldIn, err = s.gate.Admit(ctx, tx, actor, title, params, intents)
-		return heldIn != 0, err
-	})
+		if s.gate != nil {
+			var err error
+			if heldIn, err = s.gate.Admit(ctx, tx, actor, title, params, intents); err != nil {
+				return false, err
+			}
+		}
+		return heldIn != 0, recordAllocations(ctx, tx, owner, params, heldIn, intents)
+	}
+	then := func(tx *store.Tx, job store.Job) error {
+		for seq, w := range intents {
+			if _, ok := w.Allocates(); ok {
+				if err := tx.LinkCreditAllocation(ctx, w.Key, job.ID, seq); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	job, err := s.engine.SubmitWith(ctx, KindWrites, owner, title, params, items, first, then)
 	if err != nil {
 		return store.Job{}, err
 	}
@@ -67,6 +96,78 @@ func (s *Service) SubmitWrites(ctx context.Context, actor audit.Actor, title str
 		return store.Job{}, &HeldError{Request: heldIn}
 	}
 	return job, nil
+}
+
+// KeyUsedError refuses an allocation whose idempotency key was used
+// before: Allocation is what the key was used for.
+type KeyUsedError struct {
+	Allocation store.CreditAllocation
+}
+
+func (e *KeyUsedError) Error() string {
+	return fmt.Sprintf("the allocation key %s was used before (allocation %d)", e.Allocation.Key, e.Allocation.ID)
+}
+
+// BusyError refuses an allocation to a customer or pool that has one in
+// flight or of unknown outcome: until that one is known, reading the
+// history back could not tell the two apart.
+type BusyError struct {
+	Allocation store.CreditAllocation
+}
+
+func (e *BusyError) Error() string {
+	a := e.Allocation
+	return fmt.Sprintf("allocation %d to %s %d is still %s (job %d)", a.ID, a.Target, a.Uin, a.Status, a.JobID)
+}
+
+// creditRules refuses allocations whose key was used, other than by the
+// approval now letting them go, and allocations to a target with one in
+// flight.
+func creditRules(ctx context.Context, tx *store.Tx, params WriteParams, intents []WriteIntent) error {
+	for _, w := range intents {
+		target, ok := w.Allocates()
+		if !ok {
+			continue
+		}
+		prior, err := tx.CreditAllocationByKey(ctx, w.Key)
+		switch {
+		case err == nil && (params.Approval == 0 || prior.Approval != params.Approval || prior.JobID != 0):
+			return &KeyUsedError{Allocation: prior}
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		busy, err := tx.AllocationInFlight(ctx, target, w.ClientUin)
+		switch {
+		case err == nil:
+			return &BusyError{Allocation: busy}
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+	}
+	return nil
+}
+
+// recordAllocations adds the allocations to the ledger, held by the
+// approval request when there is one; those an approval lets go are there
+// already.
+func recordAllocations(ctx context.Context, tx *store.Tx, owner store.User, params WriteParams, heldIn int64, intents []WriteIntent) error {
+	if params.Approval != 0 {
+		return nil
+	}
+	for _, w := range intents {
+		target, ok := w.Allocates()
+		if !ok {
+			continue
+		}
+		_, err := tx.AddCreditAllocation(ctx, store.CreditAllocation{Key: w.Key, Target: target, Uin: w.ClientUin,
+			Amount: w.AddedCredit, Remark: w.Remark, UserID: owner.ID, Actor: owner.Username, ActorRole: owner.Role,
+			OnBehalfOf: subagentOf(owner), AsReseller: params.AsReseller, CreditBefore: w.CreditBefore,
+			RemainingBefore: w.RemainingBefore, Approval: heldIn})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Await waits up to wait (or until ctx ends) for a job to end, and returns

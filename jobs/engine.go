@@ -187,16 +187,18 @@ func (e *Engine) Kind(name string) (Kind, bool) {
 
 // Submit stores a new job with the items given and wakes the engine.
 func (e *Engine) Submit(ctx context.Context, kind string, owner store.User, title string, params any, items []Item) (store.Job, error) {
-	return e.SubmitWith(ctx, kind, owner, title, params, items, nil)
+	return e.SubmitWith(ctx, kind, owner, title, params, items, nil, nil)
 }
 
-// SubmitWith is Submit with a step run first in the same transaction: it
-// may refuse (its error rolls everything back), or keep the job from being
-// stored while what it wrote is kept (hold true: Submit then returns a zero
-// job and no error). With it, a rule checked against the database and the
-// job it allows cannot be separated by another writer.
+// SubmitWith is Submit with steps in the same transaction: first runs
+// before the job is stored and may refuse (its error rolls everything
+// back) or keep the job from being stored while what it wrote is kept
+// (hold true: SubmitWith then returns a zero job and no error); then runs
+// after, with the job. With them, a rule checked against the database, the
+// job it allows and the records tied to it cannot be separated by another
+// writer. Either may be nil.
 func (e *Engine) SubmitWith(ctx context.Context, kind string, owner store.User, title string, params any, items []Item,
-	first func(tx *store.Tx) (hold bool, err error)) (store.Job, error) {
+	first func(tx *store.Tx) (hold bool, err error), then func(tx *store.Tx, job store.Job) error) (store.Job, error) {
 	k, ok := e.kinds[kind]
 	if !ok {
 		return store.Job{}, fmt.Errorf("submit job: unknown kind %q", kind)
@@ -221,7 +223,10 @@ func (e *Engine) SubmitWith(ctx context.Context, kind string, owner store.User, 
 		}
 		_, err = tx.AppendAudit(ctx, store.AuditEntry{Actor: owner.Username, ActorRole: owner.Role, OnBehalfOf: subagentOf(owner),
 			Action: "job.submit", Params: map[string]string{"job": strconv.FormatInt(job.ID, 10), "kind": kind, "items": strconv.Itoa(len(items))}, Outcome: store.OutcomeOK})
-		return err
+		if err != nil || then == nil {
+			return err
+		}
+		return then(tx, job)
 	})
 	if err != nil {
 		return store.Job{}, fmt.Errorf("submit %s job: %w", kind, err)

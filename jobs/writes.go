@@ -1,6 +1,8 @@
 package jobs
 
 import (
+	"github.com/shopspring/decimal"
+
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -48,6 +50,26 @@ type WriteIntent struct {
 	CustomerName string `json:",omitempty"`
 	// SecretRef names the account's secrets in Secrets.
 	SecretRef string `json:",omitempty"`
+	// A credit allocation (AllocateCustomerCredit, AllocateCreditPool):
+	// its idempotency key (SubmitWrites makes one when empty; the same key
+	// is never allocated twice), and the target's credit and available
+	// credit as the person saw them when confirming, for the ledger and,
+	// for a pool, for reading the outcome back.
+	Key             string `json:",omitempty"`
+	CreditBefore    string `json:",omitempty"`
+	RemainingBefore string `json:",omitempty"`
+}
+
+// Allocates reports whether the intent allocates credit, and to what
+// (store.AllocationToCustomer or store.AllocationToPool).
+func (w WriteIntent) Allocates() (string, bool) {
+	switch w.Action {
+	case partnerapi.ActionAllocateCustomerCredit:
+		return store.AllocationToCustomer, true
+	case partnerapi.ActionAllocateCreditPool:
+		return store.AllocationToPool, true
+	}
+	return "", false
 }
 
 // WriteParams are a writes.apply job's parameters.
@@ -69,6 +91,7 @@ const (
 	MaxRemark       = 200 // ModifyClientRemark, as the sandbox enforces
 	MaxRejectReason = 200
 	MaxEmail        = 254 // RFC 5321's path limit
+	MaxKey          = 100 // an allocation's idempotency key
 )
 
 func checkText(what, s string, limit int) error {
@@ -85,12 +108,18 @@ func checkText(what, s string, limit int) error {
 func (w WriteIntent) Check() error {
 	needsUin := true
 	switch w.Action {
-	case partnerapi.ActionAllocateCustomerCredit:
+	case partnerapi.ActionAllocateCustomerCredit, partnerapi.ActionAllocateCreditPool:
 		if _, err := partnerapi.NewAmount(w.AddedCredit); err != nil {
 			return fmt.Errorf("credit amount: %w", err)
 		}
 		if err := checkText("remark", w.Remark, MaxRemark); err != nil {
 			return err
+		}
+		if err := checkText("key", w.Key, MaxKey); err != nil {
+			return err
+		}
+		if w.Action == partnerapi.ActionAllocateCreditPool && w.Remark != "" {
+			return errors.New("a pool allocation takes no remark")
 		}
 	case partnerapi.ActionForceQN:
 		if w.Type == nil || (*w.Type != 0 && *w.Type != 2) {
@@ -317,6 +346,14 @@ func (a ApplyWrites) Do(ctx context.Context, c *partnerapi.Client, j store.Job, 
 		}
 		res.RequestID = r.RequestId
 		summary["TotalCredit"], summary["RemainingCredit"] = r.TotalCredit.String(), r.RemainingCredit.String()
+	case partnerapi.ActionAllocateCreditPool:
+		amount, _ := partnerapi.NewAmount(w.AddedCredit)
+		r, err := c.AllocateCreditPool(ctx, &partnerapi.AllocateCreditPoolRequest{SubAgentUin: int64(w.ClientUin), Credit: amount})
+		if err != nil {
+			return Result{}, err
+		}
+		res.RequestID = r.RequestId
+		summary["TotalCredit"], summary["RemainingCredit"] = r.TotalCredit.String(), r.RemainingCredit.String()
 	case partnerapi.ActionForceQN:
 		r, err := c.ForceQN(ctx, &partnerapi.ForceQNRequest{ClientUin: w.ClientUin, Type: uint64(*w.Type)})
 		if err != nil {
@@ -455,6 +492,8 @@ func (a ApplyWrites) Reconcile(ctx context.Context, c *partnerapi.Client, j stor
 			}
 		}
 		return NotApplied, nil
+	case partnerapi.ActionAllocateCreditPool:
+		return poolNow(ctx, c, w)
 	case partnerapi.ActionForceQN, partnerapi.ActionModifyClientRemark:
 		cu, found, err := customerNow(ctx, c, w.ClientUin)
 		switch {
@@ -507,6 +546,42 @@ func (a ApplyWrites) Reconcile(ctx context.Context, c *partnerapi.Client, j stor
 		return NotApplied, nil
 	}
 	return StillUnknown, nil
+}
+
+// poolNow reads a reseller's pool back after a pool allocation of unknown
+// outcome. AllocateCreditPool takes no remark, so no marker can find it:
+// the pool's total is compared with the one seen before. Only the
+// distributor changes a pool and the portal sends one allocation per
+// pool at a time, so the total before plus the amount means it was
+// applied and the total before means it was not; anything else (a change
+// made elsewhere meanwhile) stays unknown for a person to check.
+func poolNow(ctx context.Context, c *partnerapi.Client, w WriteIntent) (Reconciled, error) {
+	before, err := decimal.NewFromString(w.CreditBefore)
+	if err != nil {
+		return StillUnknown, fmt.Errorf("pool of %d: no total before the allocation to compare with", w.ClientUin)
+	}
+	added, err := decimal.NewFromString(w.AddedCredit)
+	if err != nil {
+		return StillUnknown, err
+	}
+	resp, err := c.QuerySubAgentsDetailV2(ctx, &partnerapi.QuerySubAgentsDetailV2Request{Page: 1, PageSize: 10,
+		FilterType: "SubAgentUin", Filter: strconv.FormatUint(w.ClientUin, 10)})
+	if err != nil {
+		return StillUnknown, fmt.Errorf("read reseller %d: %w", w.ClientUin, err)
+	}
+	for _, d := range resp.Data {
+		if uint64(d.SubAgentUin) != w.ClientUin {
+			continue
+		}
+		switch now := d.Credit.Decimal(); {
+		case now.Equal(before.Add(added)):
+			return Applied, nil
+		case now.Equal(before):
+			return NotApplied, nil
+		}
+		return StillUnknown, fmt.Errorf("pool of %d is %s: neither %s before nor %s after", w.ClientUin, d.Credit, before, before.Add(added))
+	}
+	return StillUnknown, fmt.Errorf("reseller %d not found while reconciling", w.ClientUin)
 }
 
 // stillPending walks a pending list for the applicant.

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -277,6 +278,117 @@ func TestInvitationToken(t *testing.T) {
 	} {
 		if got := jobs.InvitationToken(link); got != want {
 			t.Errorf("InvitationToken(%q) = %q, want %q", link, got, want)
+		}
+	}
+}
+
+// TestCreditRulesAtSubmit checks the rules SubmitWrites keeps for credit
+// allocations whatever the caller: an idempotency key is used once, and a
+// customer or pool with an allocation in flight takes no other.
+func TestCreditRulesAtSubmit(t *testing.T) {
+	r := newRig(t)
+	ctx := t.Context()
+	e := r.engine()
+	svc := jobs.NewService(r.db, e, nil)
+	olga := r.people().actor("olga")
+	cs := r.customers()
+	alloc := func(uin uint64, key, amount string) jobs.WriteIntent {
+		return jobs.WriteIntent{Action: partnerapi.ActionAllocateCustomerCredit, ClientUin: uin, AddedCredit: amount, Key: key, CreditBefore: "10"}
+	}
+	first, err := svc.SubmitWrites(ctx, olga, "top-up", jobs.WriteParams{}, []jobs.WriteIntent{alloc(cs[0].ClientUin, "k1", "5.10")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := r.db.CreditAllocationByKey(ctx, "k1")
+	if err != nil || a.JobID != first.ID || a.JobSeq != 0 || a.Status != store.ItemPending || a.Amount != "5.10" || a.Actor != "olga" || a.CreditBefore != "10" {
+		t.Fatalf("ledger row %+v, %v", a, err)
+	}
+	var used *jobs.KeyUsedError
+	if _, err := svc.SubmitWrites(ctx, olga, "again", jobs.WriteParams{}, []jobs.WriteIntent{alloc(cs[1].ClientUin, "k1", "5.10")}); !errors.As(err, &used) || used.Allocation.ID != a.ID {
+		t.Errorf("a used key: %v", err)
+	}
+	var busy *jobs.BusyError
+	if _, err := svc.SubmitWrites(ctx, olga, "other", jobs.WriteParams{}, []jobs.WriteIntent{alloc(cs[0].ClientUin, "k2", "1")}); !errors.As(err, &busy) || busy.Allocation.ID != a.ID {
+		t.Errorf("a customer with one in flight: %v", err)
+	}
+	// A refused submission stores nothing, not even the allocations that
+	// were allowed.
+	if _, err := svc.SubmitWrites(ctx, olga, "mixed", jobs.WriteParams{}, []jobs.WriteIntent{alloc(cs[2].ClientUin, "k3", "1"), alloc(cs[0].ClientUin, "k4", "1")}); !errors.As(err, &busy) {
+		t.Errorf("a bulk job with one busy customer: %v", err)
+	}
+	if _, err := r.db.CreditAllocationByKey(ctx, "k3"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused job's allocation was kept: %v", err)
+	}
+	final := r.runUntil(e, first.ID, store.JobDone, store.JobFailed)
+	if final.Status != store.JobDone {
+		t.Fatalf("job %s", final.Status)
+	}
+	if a, _ = r.db.CreditAllocationByKey(ctx, "k1"); a.Status != store.ItemOK || a.RequestId == "" || !strings.Contains(string(a.Result), "TotalCredit") {
+		t.Errorf("ledger after the job: %+v", a)
+	}
+	// Known now, so the customer takes another; a key made by the engine
+	// when none was given.
+	next, err := svc.SubmitWrites(ctx, olga, "next", jobs.WriteParams{}, []jobs.WriteIntent{alloc(cs[0].ClientUin, "", "-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, n, err := r.db.CreditLedger(ctx, store.LedgerQuery{JobID: next.ID})
+	if err != nil || n != 1 || !strings.HasPrefix(rows[0].Key, "job-") {
+		t.Errorf("ledger of the second job: %+v %d %v", rows, n, err)
+	}
+}
+
+// TestPoolAllocationReadsBack allocates to a reseller's pool, and reads an
+// unknown one back from the pool's total.
+func TestPoolAllocationReadsBack(t *testing.T) {
+	r := newRig(t)
+	ctx := t.Context()
+	e := r.engine()
+	svc := jobs.NewService(r.db, e, nil)
+	olga := r.people().actor("olga")
+	subUin, _ := r.subClient()
+	total := func() string {
+		resp, err := r.client.QuerySubAgentsDetailV2(ctx, &partnerapi.QuerySubAgentsDetailV2Request{Page: 1, PageSize: 10,
+			FilterType: "SubAgentUin", Filter: strconv.FormatUint(subUin, 10)})
+		if err != nil || len(resp.Data) != 1 {
+			t.Fatalf("reseller %d: %v", subUin, err)
+		}
+		return resp.Data[0].Credit.String()
+	}
+	before := total()
+	pool := jobs.WriteIntent{Action: partnerapi.ActionAllocateCreditPool, ClientUin: subUin, AddedCredit: "100.05", CreditBefore: before}
+	r.sb.InjectFault(sandbox.Fault{Action: partnerapi.ActionAllocateCreditPool, Drop: true})
+	job, err := svc.SubmitWrites(ctx, olga, "pool", jobs.WriteParams{}, []jobs.WriteIntent{pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	final := r.runUntil(e, job.ID, store.JobDone, store.JobFailed)
+	if final.Done != 1 || final.Unknown != 0 {
+		t.Fatalf("dropped pool allocation: %d done, %d unknown, %d failed", final.Done, final.Unknown, final.Failed)
+	}
+	if got := total(); got == before {
+		t.Fatalf("pool total still %s", got)
+	}
+	if n := r.sb.Requests(partnerapi.ActionAllocateCreditPool); n != 1 {
+		t.Errorf("%d pool allocations sent, want 1", n)
+	}
+	for _, tc := range []struct {
+		name   string
+		before string
+		want   string // "ok", "failed" (not applied, sent again is the caller's choice) or "unknown"
+	}{
+		{"changed elsewhere", "1", store.ItemUnknown},
+	} {
+		w := pool
+		w.CreditBefore, w.Key = tc.before, ""
+		r.sb.InjectFault(sandbox.Fault{Action: partnerapi.ActionAllocateCreditPool, Drop: true})
+		j, err := svc.SubmitWrites(ctx, olga, tc.name, jobs.WriteParams{}, []jobs.WriteIntent{w})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.runUntil(e, j.ID, store.JobDone, store.JobFailed)
+		if it := item(t, r.db, j.ID); it.Status != tc.want {
+			t.Errorf("%s: item %s, want %s", tc.name, it.Status, tc.want)
 		}
 	}
 }

@@ -398,3 +398,31 @@ func apiTime(s string) (time.Time, string) {
 	}
 	return t, ""
 }
+
+// Pool reads one of the distributor's resellers with its credit pool,
+// through the cache at mode; NotFound when the UIN is not one of them.
+func (s *Service) Pool(ctx context.Context, actor audit.Actor, uin uint64, mode apicache.Mode) (Reseller, time.Time, error) {
+	if err := may(actor); err != nil {
+		return Reseller{}, time.Time{}, err
+	}
+	c, err := s.clients.Distributor(ctx)
+	if err != nil {
+		return Reseller{}, time.Time{}, fmt.Errorf("reseller %d: %w", uin, err)
+	}
+	info := s.find(ctx, c, uin, mode)
+	switch {
+	case info.Pending:
+		return Reseller{}, time.Time{}, apperr.New(apperr.Busy, "", msgStillReading)
+	case info.Err != nil:
+		return Reseller{}, time.Time{}, fmt.Errorf("reseller %d: %w", uin, info.Err)
+	case info.Value == nil || *info.Value == nil:
+		return Reseller{}, time.Time{}, apperr.New(apperr.NotFound, "", msgNotFound).Because(fmt.Errorf("%d is not a reseller of the distributor", uin))
+	}
+	return **info.Value, info.FetchedAt, nil
+}
+
+// Forget drops every cached read of the resellers list, after a pool
+// changed.
+func (s *Service) Forget() {
+	s.cache.Invalidate(func(k apicache.Key) bool { return k.Action == partnerapi.ActionQuerySubAgentsDetailV2 })
+}

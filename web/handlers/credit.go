@@ -8,6 +8,7 @@ import (
 	"resellerportal/apicache"
 	"resellerportal/apperr"
 	"resellerportal/audit"
+	"resellerportal/auth"
 	"resellerportal/credit"
 	"resellerportal/customers"
 	"resellerportal/partnerapi"
@@ -58,7 +59,7 @@ func (h *Handlers) creditPage(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var o credit.Overview
 		if o, err = h.credit.Overview(ctx, a, apicache.Fresh, f); err == nil {
-			h.fillCredit(ctx, &page, o)
+			h.fillCredit(ctx, a, &page, o)
 		}
 	}
 	if err != nil {
@@ -78,7 +79,7 @@ func (h *Handlers) creditPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // fillCredit turns the overview into the page's figures and rows.
-func (h *Handlers) fillCredit(ctx context.Context, page *templates.CreditPage, o credit.Overview) {
+func (h *Handlers) fillCredit(ctx context.Context, actor audit.Actor, page *templates.CreditPage, o credit.Overview) {
 	if v := o.Partner.Value; v != nil {
 		page.Partner = &templates.CreditFigures{Total: formatUSD(v.Total), Allocated: formatUSD(v.Allocated), Remaining: formatUSD(v.Remaining)}
 		page.PartnerAsOf = formatTimeSeconds(ctx, o.Partner.FetchedAt)
@@ -89,6 +90,7 @@ func (h *Handlers) fillCredit(ctx context.Context, page *templates.CreditPage, o
 	}
 	list := o.Listing
 	f := list.Filters
+	page.CanAllocate = actor.Can(auth.WriteCredit)
 	sort, desc := f.Sorted()
 	for _, c := range creditColumns {
 		col := templates.SortColumn{LabelID: c.label, Num: c.num, Sort: "none", Href: listURL("/credit", f.Query, c.sort, false, 1)}
@@ -105,6 +107,9 @@ func (h *Handlers) fillCredit(ctx context.Context, page *templates.CreditPage, o
 		level := o.Levels[i]
 		row := templates.CreditRow{Uin: strconv.FormatUint(c.Uin, 10), Name: c.Name, Remark: c.Remark, Credit: decimalUSD(c.Credit),
 			Remaining: decimalUSD(c.RemainingCredit), Share: credit.Share(c.Credit, c.RemainingCredit), LevelID: creditLevelIDs[level], Level: int(level)}
+		if page.CanAllocate {
+			row.AllocateHref = "/credit/" + row.Uin + "/allocate"
+		}
 		if level != credit.LevelOK {
 			page.Low++
 		}

@@ -79,6 +79,7 @@ func navigation(p auth.Principal, path string) []templates.NavItem {
 		{"nav.applications", "/applications", "", auth.WriteCustomers},
 		{"nav.subagents", "/resellers", "", auth.ViewSubagents},
 		{"nav.credit", "/credit", "nav.group.money", auth.ViewCredit},
+		{"nav.ledger", "/credit/ledger", "", auth.ViewCredit},
 		{"nav.jobs", "/jobs", "nav.group.operations", auth.ViewJobs},
 		{"nav.audit", "/audit", "", auth.ViewAudit},
 		{"nav.users", "/admin/users", "nav.group.admin", auth.ManageUsers},
@@ -96,10 +97,20 @@ func navigation(p auth.Principal, path string) []templates.NavItem {
 		}
 		item := templates.NavItem{LabelID: e.label, Href: e.href, GroupID: pendingGroup}
 		pendingGroup = ""
-		if path == e.href || (e.href != "/" && strings.HasPrefix(path, e.href+"/")) {
-			item.Current = true
-		}
 		out = append(out, item)
+	}
+	// The current entry is the one whose address is the longest start of
+	// the path: /credit/ledger is the ledger's, not Credit's.
+	best := -1
+	for i, item := range out {
+		if path == item.Href || (item.Href != "/" && strings.HasPrefix(path, item.Href+"/")) {
+			if best < 0 || len(item.Href) > len(out[best].Href) {
+				best = i
+			}
+		}
+	}
+	if best >= 0 {
+		out[best].Current = true
 	}
 	return out
 }

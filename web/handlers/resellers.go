@@ -174,6 +174,9 @@ func (h *Handlers) resellerPage(w http.ResponseWriter, r *http.Request) {
 		expires := h.now().In(zoneOf(ctx)).AddDate(0, 0, resellers.DelegatedLoginDays).Format(time.DateOnly)
 		v.LoginURL = "/admin/users/?" + url.Values{"role": {string(auth.RoleSubagent)}, "subagent_uin": {v.Reseller.Uin}, "expires": {expires}}.Encode() + "#add-user"
 	}
+	if p.Can(auth.WriteSubagents) {
+		v.PoolURL = "/resellers/" + v.Reseller.Uin + "/pool"
+	}
 	if p.Can(auth.ManageCredentials) {
 		v.KeyURL = "/admin/credentials/?" + url.Values{"kind": {"subagent"}, "subagent_uin": {v.Reseller.Uin}}.Encode() + "#save-key"
 	}

@@ -7,6 +7,8 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"resellerportal/auth"
+	"resellerportal/credit"
+	"resellerportal/store"
 )
 
 // Routes returns the portal's whole HTTP surface. Every page route names
@@ -63,7 +65,17 @@ func (h *Handlers) Routes() http.Handler {
 				})
 			})
 			r.With(h.require(auth.ViewCustomers)).Get("/customers.csv", h.customersCSV)
-			r.With(h.require(auth.ViewCredit)).Get("/credit", h.creditPage)
+			r.Route("/credit", func(r chi.Router) {
+				r.Use(h.require(auth.ViewCredit))
+				r.Get("/", h.creditPage)
+				r.Get("/ledger", h.ledgerPage)
+				r.Get("/ledger.csv", h.ledgerFile(credit.FormatCSV))
+				r.Get("/ledger.xlsx", h.ledgerFile(credit.FormatXLSX))
+				r.Get("/allocations/{id}", h.allocationPage)
+				r.With(h.require(auth.WriteCredit)).Post("/allocations/{id}/check", h.checkAllocation)
+				r.With(h.require(auth.WriteCredit)).Get("/{uin}/allocate", h.allocatePage(store.AllocationToCustomer))
+				r.With(h.require(auth.WriteCredit)).Post("/{uin}/allocate", h.allocate(store.AllocationToCustomer))
+			})
 
 			// Applications: people who onboard customers; deciding on a
 			// reseller's application also needs WriteSubagents (the service
@@ -80,6 +92,8 @@ func (h *Handlers) Routes() http.Handler {
 				r.Use(h.require(auth.ViewSubagents))
 				r.Get("/", h.resellersPage)
 				r.Get("/{uin}", h.resellerPage)
+				r.With(h.require(auth.WriteSubagents)).Get("/{uin}/pool", h.allocatePage(store.AllocationToPool))
+				r.With(h.require(auth.WriteSubagents)).Post("/{uin}/pool", h.allocate(store.AllocationToPool))
 			})
 
 			// Onboarding: invitations and new accounts, for people who

@@ -1,0 +1,148 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// fillCustomers reads the customer list from Tencent Cloud through the
+// customers page, as a person would before the credit pages have rows,
+// following the refresh's job to its end.
+func (tb *tab) fillCustomers(t *testing.T) {
+	t.Helper()
+	tb.open(t, "/customers")
+	if tb.count(t, testID("customers-empty-table")) == 0 {
+		return
+	}
+	tb.do(t, "read the customer list", chromedp.Click(testID("customers-refresh"), chromedp.NodeVisible), chromedp.WaitVisible(testID("flash")))
+	if tb.count(t, testID("customers-refreshing")) > 0 {
+		tb.do(t, "follow the refresh", chromedp.Click(testID("customers-refreshing")), chromedp.WaitVisible(testID("job-status")))
+		tb.waitUntil(t, "the refresh to finish", `document.querySelector("[data-testid=job-status]").innerText === "Done"`)
+		tb.open(t, "/customers")
+	}
+	tb.waitUntil(t, "the customer list", `document.querySelectorAll("[data-testid=customer-row]").length > 0`)
+}
+
+// here is the tab's address, with its query.
+func (tb *tab) here(t *testing.T) string {
+	t.Helper()
+	return eval[string](t, tb, `location.pathname + location.search`)
+}
+
+// TestCreditAllocation allocates credit to a customer from Money → Credit
+// through its confirmation, then tries more than the partner may allocate
+// in Chinese and reads Tencent Cloud's refusal in Chinese, and finds both
+// in the ledger.
+func TestCreditAllocation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, staff)
+	tb := e.signedInTab(t, staff.username)
+	tb.emulate(t, screens[0])
+	tb.fillCustomers(t)
+
+	tb.do(t, "open Credit from the navigation",
+		chromedp.Click(chromedp.CSS(`nav.side a[href="/credit"]`), chromedp.NodeVisible),
+		chromedp.WaitVisible(testID("credit-row")),
+	)
+	uin := eval[string](t, tb, `document.querySelector("[data-testid=credit-row]").dataset.uin`)
+	tb.do(t, "open the allocation form",
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-testid=credit-row][data-uin=%q] [data-testid=credit-allocate]`, uin)), chromedp.NodeVisible),
+		chromedp.WaitVisible(testID("allocate-amount")),
+	)
+	if problems := tb.pageProblems(t, pageVisit{tb.here(t), http.StatusOK}); len(problems) > 0 {
+		t.Errorf("the allocation form: %s", strings.Join(problems, "; "))
+	}
+	tb.do(t, "type an amount and review it",
+		chromedp.SendKeys(testID("allocate-amount"), "25.50"),
+		chromedp.SendKeys(testID("allocate-remark"), "Top-up for December"),
+		chromedp.Click(testID("allocate-review")),
+		chromedp.WaitVisible(testID("allocate-confirmation")),
+	)
+	if got := tb.text(t, testID("review-amount")); !strings.Contains(got, "25.50") {
+		t.Errorf("the confirmation shows %q", got)
+	}
+	tb.do(t, "confirm",
+		chromedp.Click(testID("allocate-confirm")),
+		chromedp.WaitVisible(`[data-testid=allocation-result][data-state=ok]`),
+	)
+	if got := tb.text(t, testID("allocation-credit-after")); got == "" {
+		t.Error("no credit after the allocation")
+	}
+	if problems := tb.pageProblems(t, pageVisit{tb.path(t), http.StatusOK}); len(problems) > 0 {
+		t.Errorf("the allocation's page: %s", strings.Join(problems, "; "))
+	}
+
+	// In Chinese, more than the partner may allocate: warned on the
+	// confirmation, refused by Tencent Cloud, the refusal in Chinese.
+	tb.chooseLanguage(t, "zh-CN")
+	tb.open(t, "/credit/"+uin+"/allocate")
+	tb.do(t, "try too much",
+		chromedp.SendKeys(testID("allocate-amount"), "999999999"),
+		chromedp.Click(testID("allocate-review")),
+		chromedp.WaitVisible(testID("review-warning")),
+		chromedp.Click(testID("allocate-confirm")),
+		chromedp.WaitVisible(`[data-testid=allocation-result][data-state=failed]`),
+	)
+	if got := tb.text(t, testID("api-problem")); !strings.Contains(got, "超出了您当前可分配的信用额度") || !strings.Contains(got, "RequestId") {
+		t.Errorf("the refusal reads %q", got)
+	}
+
+	tb.do(t, "open the ledger from the navigation",
+		chromedp.Click(chromedp.CSS(`nav.side a[href="/credit/ledger"]`), chromedp.NodeVisible),
+		chromedp.WaitVisible(testID("ledger")),
+	)
+	states := eval[[]string](t, tb, `[...document.querySelectorAll("[data-testid=ledger-row]")].map(r => r.dataset.state)`)
+	if strings.Join(states, ",") != "failed,ok" {
+		t.Errorf("the ledger lists %q, want the refusal then the allocation", states)
+	}
+}
+
+// TestPoolAllocation allocates to a second-level reseller's pool from its
+// page, and sends the confirmed form twice to see it applied once.
+func TestPoolAllocation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tb := e.signedInTab(t, "admin")
+	tb.emulate(t, screens[1]) // on a phone
+	tb.open(t, "/resellers")
+	tb.do(t, "open a reseller",
+		chromedp.Click(testID("reseller-open"), chromedp.NodeVisible),
+		chromedp.WaitVisible(testID("reseller-pool")),
+		chromedp.Click(testID("reseller-pool")),
+		chromedp.WaitVisible(testID("allocate-amount")),
+	)
+	before := tb.text(t, testID("allocate-credit"))
+	tb.do(t, "allocate to the pool",
+		chromedp.SendKeys(testID("allocate-amount"), "100"),
+		chromedp.Click(testID("allocate-review")),
+		chromedp.WaitVisible(testID("allocate-confirmation")),
+	)
+	review := tb.here(t)
+	if problems := tb.pageProblems(t, pageVisit{review, http.StatusOK}); len(problems) > 0 {
+		t.Errorf("the pool's confirmation: %s", strings.Join(problems, "; "))
+	}
+	tb.do(t, "confirm",
+		chromedp.Click(testID("allocate-confirm")),
+		chromedp.WaitVisible(`[data-testid=allocation-result][data-state=ok]`),
+	)
+	page := tb.path(t)
+	// Back to the confirmation (as the back button does) and confirm
+	// again: the same allocation, told so.
+	tb.open(t, review)
+	tb.do(t, "confirm again",
+		chromedp.WaitVisible(testID("allocate-confirm")),
+		chromedp.Click(testID("allocate-confirm")),
+		chromedp.WaitVisible(testID("allocation-replayed")),
+	)
+	if again := tb.path(t); again != page {
+		t.Errorf("confirming again led to %s, not %s", again, page)
+	}
+	after := tb.text(t, testID("allocation-credit-after"))
+	if after == "" || after == before {
+		t.Errorf("the pool went from %q to %q", before, after)
+	}
+}
