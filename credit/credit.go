@@ -39,6 +39,7 @@ type Service struct {
 	pools          Pools
 	writes         Writes
 	ledger         Ledger
+	batches        Batches
 }
 
 // Options are the credit service's dependencies.
@@ -50,14 +51,15 @@ type Options struct {
 		Customers
 		CustomerCredit
 	}
-	Pools  Pools
-	Writes Writes
-	Ledger Ledger
+	Pools   Pools
+	Writes  Writes
+	Ledger  Ledger
+	Batches Batches
 }
 
 // New returns the credit service.
 func New(o Options) *Service {
-	return &Service{figures: o.Figures, customers: o.Customers, customerCredit: o.Customers, pools: o.Pools, writes: o.Writes, ledger: o.Ledger}
+	return &Service{figures: o.Figures, customers: o.Customers, customerCredit: o.Customers, pools: o.Pools, writes: o.Writes, ledger: o.Ledger, batches: o.Batches}
 }
 
 // Level is how far a customer's available credit has run down.

@@ -146,3 +146,39 @@ func TestPoolAllocation(t *testing.T) {
 		t.Errorf("the pool went from %q to %q", before, after)
 	}
 }
+
+// TestBulkAllocation pastes three lines into Bulk allocation, reads the
+// preview's totals, confirms, and follows the progress to each line's
+// outcome.
+func TestBulkAllocation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, staff)
+	tb := e.signedInTab(t, staff.username)
+	tb.emulate(t, screens[0])
+	tb.fillCustomers(t)
+	tb.open(t, "/credit")
+	uins := eval[[]string](t, tb, `[...document.querySelectorAll("[data-testid=credit-row]")].slice(0, 3).map(r => r.dataset.uin)`)
+	if len(uins) != 3 {
+		t.Fatalf("%d customers listed", len(uins))
+	}
+	lines := "uin,amount,remark\n" + uins[0] + ",10,December\n" + uins[1] + ",20.50,December\n" + uins[2] + ",5,December\n"
+	tb.do(t, "open Bulk allocation from the navigation",
+		chromedp.Click(chromedp.CSS(`nav.side a[href="/credit/bulk"]`), chromedp.NodeVisible),
+		chromedp.WaitVisible(testID("bulk-text")),
+		chromedp.SetValue(testID("bulk-text"), lines),
+		chromedp.Click(testID("bulk-check")),
+		chromedp.WaitVisible(testID("bulk-confirm")),
+	)
+	if got := tb.text(t, testID("bulk-added")); got != "USD 35.50" {
+		t.Errorf("the preview adds %q", got)
+	}
+	if problems := tb.pageProblems(t, pageVisit{tb.here(t), http.StatusOK}); len(problems) > 0 {
+		t.Errorf("the preview: %s", strings.Join(problems, "; "))
+	}
+	tb.do(t, "confirm", chromedp.Click(testID("bulk-confirm")), chromedp.WaitVisible(testID("bulk-outcomes")))
+	tb.waitUntil(t, "every line's outcome", `document.querySelector("[data-testid=bulk-body]").dataset.running === "false" &&
+		[...document.querySelectorAll("[data-testid=bulk-line]")].every(l => l.dataset.state === "ok")`)
+	if n := tb.count(t, testID("bulk-result-csv")); n != 1 {
+		t.Error("no result file to download")
+	}
+}

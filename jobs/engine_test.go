@@ -22,7 +22,7 @@ import (
 
 // rig is a store, a sandbox over loopback and a client for its distributor.
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	path   string
 	db     *store.DB
 	sb     *sandbox.Server
@@ -30,6 +30,8 @@ type rig struct {
 	scale  float64
 	client *partnerapi.Client
 	owner  store.User
+	// wait bounds waitFor; a minute when 0.
+	wait time.Duration
 }
 
 // rigOptions shapes a rig's sandbox world.
@@ -45,7 +47,7 @@ func (c clients) Distributor(context.Context) (*partnerapi.Client, error) { retu
 
 func newRig(t *testing.T) *rig { return newRigWith(t, rigOptions{}) }
 
-func newRigWith(t *testing.T, opts rigOptions) *rig {
+func newRigWith(t testing.TB, opts rigOptions) *rig {
 	t.Helper()
 	if opts.customers == 0 {
 		opts.customers = 12
@@ -117,7 +119,11 @@ func (r *rig) start(e *jobs.Engine) {
 // wanted, and returns the job.
 func (r *rig) waitFor(e *jobs.Engine, id int64, what string, ok func(store.Job) bool) store.Job {
 	r.t.Helper()
-	deadline := time.After(60 * time.Second)
+	wait := r.wait
+	if wait == 0 {
+		wait = time.Minute
+	}
+	deadline := time.After(wait)
 	for {
 		changed := e.Changed()
 		j, err := r.db.JobByID(r.t.Context(), id)

@@ -91,6 +91,9 @@ func (h *Handlers) fillCredit(ctx context.Context, actor audit.Actor, page *temp
 	list := o.Listing
 	f := list.Filters
 	page.CanAllocate = actor.Can(auth.WriteCredit)
+	if page.CanAllocate {
+		page.BulkKey = credit.NewKey()
+	}
 	sort, desc := f.Sorted()
 	for _, c := range creditColumns {
 		col := templates.SortColumn{LabelID: c.label, Num: c.num, Sort: "none", Href: listURL("/credit", f.Query, c.sort, false, 1)}

@@ -120,11 +120,13 @@ type Options struct {
 	Credit    CreditService
 	// Allocations is the credit service's allocations and ledger.
 	Allocations AllocationService
-	Limiters    Limiters
-	Sessions    *session.Store
-	Catalog     *i18n.Catalog
-	Assets      *static.Assets
-	Metrics     MetricsHandler
+	// Bulk is the credit service's bulk allocations.
+	Bulk     BulkService
+	Limiters Limiters
+	Sessions *session.Store
+	Catalog  *i18n.Catalog
+	Assets   *static.Assets
+	Metrics  MetricsHandler
 	// Health answers nil while the database answers.
 	Health func(ctx context.Context) error
 	Logger *slog.Logger
@@ -153,6 +155,7 @@ type Handlers struct {
 	customers   CustomerService
 	credit      CreditService
 	allocations AllocationService
+	bulk        BulkService
 	limiters    Limiters
 	sessions    *session.Store
 	catalog     *i18n.Catalog
@@ -172,7 +175,7 @@ type Handlers struct {
 
 // New checks the options and returns the handlers.
 func New(o Options) (*Handlers, error) {
-	if o.Users == nil || o.Keys == nil || o.Audit == nil || o.Dashboard == nil || o.Jobs == nil || o.Customers == nil || o.Credit == nil || o.Allocations == nil || o.Limiters == nil ||
+	if o.Users == nil || o.Keys == nil || o.Audit == nil || o.Dashboard == nil || o.Jobs == nil || o.Customers == nil || o.Credit == nil || o.Allocations == nil || o.Bulk == nil || o.Limiters == nil ||
 		o.Sessions == nil || o.Catalog == nil || o.Assets == nil || o.Metrics == nil || o.Health == nil {
 		return nil, errors.New("handlers: missing dependency")
 	}
@@ -189,7 +192,7 @@ func New(o Options) (*Handlers, error) {
 		o.Now = time.Now
 	}
 	return &Handlers{
-		users: o.Users, keys: o.Keys, audit: o.Audit, figures: o.Dashboard, jobs: o.Jobs, customers: o.Customers, credit: o.Credit, allocations: o.Allocations, limiters: o.Limiters,
+		users: o.Users, keys: o.Keys, audit: o.Audit, figures: o.Dashboard, jobs: o.Jobs, customers: o.Customers, credit: o.Credit, allocations: o.Allocations, bulk: o.Bulk, limiters: o.Limiters,
 		sessions: o.Sessions, catalog: o.Catalog, assets: o.Assets, metrics: o.Metrics, health: o.Health,
 		logger: o.Logger, now: o.Now, proxies: o.TrustedProxies, token: o.MetricsToken, once: &oneTime{},
 		applications: o.Applications, resellers: o.Resellers, onboarding: o.Onboarding,

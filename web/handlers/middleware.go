@@ -206,7 +206,12 @@ func (h *Handlers) limitBody(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		limit := int64(maxFormBytes)
+		if r.URL.Path == "/credit/bulk" {
+			// A bulk allocation's file; the handler parses it itself.
+			limit = bulkUploadBytes
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if err := r.ParseForm(); err != nil {
 			var tooBig *http.MaxBytesError
 			status := http.StatusBadRequest

@@ -80,6 +80,7 @@ func navigation(p auth.Principal, path string) []templates.NavItem {
 		{"nav.subagents", "/resellers", "", auth.ViewSubagents},
 		{"nav.credit", "/credit", "nav.group.money", auth.ViewCredit},
 		{"nav.ledger", "/credit/ledger", "", auth.ViewCredit},
+		{"nav.bulk", "/credit/bulk", "", auth.WriteCredit},
 		{"nav.jobs", "/jobs", "nav.group.operations", auth.ViewJobs},
 		{"nav.audit", "/audit", "", auth.ViewAudit},
 		{"nav.users", "/admin/users", "nav.group.admin", auth.ManageUsers},

@@ -207,10 +207,10 @@ func (a *App) build(ctx context.Context, dataDir string) error {
 	}
 	figures := dashboard.New(a.Keys, a.Cache)
 	rs := resellers.New(a.Keys, a.Cache)
-	creditService := credit.New(credit.Options{Figures: figures, Customers: a.Customers, Pools: rs, Writes: a.Jobs, Ledger: a.DB})
+	creditService := credit.New(credit.Options{Figures: figures, Customers: a.Customers, Pools: rs, Writes: a.Jobs, Ledger: a.DB, Batches: a.DB})
 	a.Handlers, err = handlers.New(handlers.Options{
 		Users: a.Users, Keys: a.Keys, Audit: a.Audit, Dashboard: figures, Jobs: a.Jobs,
-		Customers: a.Customers, Credit: creditService, Allocations: creditService, Applications: apps, Resellers: rs, Onboarding: onboard,
+		Customers: a.Customers, Credit: creditService, Allocations: creditService, Bulk: creditService, Applications: apps, Resellers: rs, Onboarding: onboard,
 		Limiters: a.Keys.Limiters(), Sessions: a.sessions, Catalog: catalog, Assets: assets, Metrics: a.Metrics,
 		Health: a.health, Logger: cfg.Logger, Now: cfg.Now, TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken,
 	})
