@@ -32,11 +32,6 @@ var creditColumns = []struct {
 	{"remaining_credit", "customers.col_remaining", true},
 }
 
-// creditLevelIDs name the watch levels past a threshold.
-var creditLevelIDs = map[credit.Level]string{
-	credit.Level25: "credit.level_25", credit.Level10: "credit.level_10", credit.LevelEmpty: "credit.level_empty",
-}
-
 func (h *Handlers) creditPage(w http.ResponseWriter, r *http.Request) {
 	ctx := partnerapi.WithLanguage(r.Context(), apiLanguage(r.Context()))
 	a := actor(r)
@@ -104,8 +99,9 @@ func (h *Handlers) fillCredit(ctx context.Context, page *templates.CreditPage, o
 	for i, c := range list.Customers {
 		level := o.Levels[i]
 		row := templates.CreditRow{Uin: strconv.FormatUint(c.Uin, 10), Name: c.Name, Remark: c.Remark, Credit: decimalUSD(c.Credit),
-			Remaining: decimalUSD(c.RemainingCredit), Share: credit.Share(c.Credit, c.RemainingCredit), LevelID: creditLevelIDs[level], Level: int(level)}
-		if level != credit.LevelOK {
+			Remaining: decimalUSD(c.RemainingCredit), Share: credit.Share(c.Credit, c.RemainingCredit), Past: levelWords(ctx, level),
+			Level: int(level.Severity)}
+		if level.Past() {
 			page.Low++
 		}
 		page.Rows = append(page.Rows, row)

@@ -64,6 +64,11 @@ func (h *Handlers) Routes() http.Handler {
 			})
 			r.With(h.require(auth.ViewCustomers)).Get("/customers.csv", h.customersCSV)
 			r.With(h.require(auth.ViewCredit)).Get("/credit", h.creditPage)
+			// The low-credit watch of one customer: seen by whoever sees
+			// credit, set by whoever changes it (the service holds a
+			// reseller's login to its own customers).
+			r.With(h.require(auth.ViewCredit)).Get("/credit/{uin}/watch", h.watchPage)
+			r.With(h.require(auth.WriteCredit)).Post("/credit/{uin}/watch", h.saveWatch)
 
 			// Applications: people who onboard customers; deciding on a
 			// reseller's application also needs WriteSubagents (the service

@@ -51,6 +51,8 @@ var routeAccess = map[string]access{
 	"GET /audit/{id}":                           auditors,
 	"GET /audit.csv":                            auditors,
 	"GET /credit":                               everyone,
+	"GET /credit/{uin}/watch":                   everyone, // a reseller's login: its own customers only (404 otherwise)
+	"POST /credit/{uin}/watch":                  writers,
 	"GET /customers/":                           everyone,
 	"GET /customers.csv":                        everyone,
 	"POST /customers/refresh":                   workers,

@@ -34,6 +34,7 @@ import (
 	"resellerportal/resellers"
 	"resellerportal/store"
 	"resellerportal/users"
+	"resellerportal/watch"
 	"resellerportal/web/handlers"
 	"resellerportal/web/i18n"
 	"resellerportal/web/session"
@@ -206,9 +207,10 @@ func (a *App) build(ctx context.Context, dataDir string) error {
 		return err
 	}
 	figures := dashboard.New(a.Keys, a.Cache)
+	watches := watch.NewService(a.DB)
 	a.Handlers, err = handlers.New(handlers.Options{
-		Users: a.Users, Keys: a.Keys, Audit: a.Audit, Dashboard: figures, Jobs: a.Jobs,
-		Customers: a.Customers, Credit: credit.New(figures, a.Customers), Applications: apps, Resellers: resellers.New(a.Keys, a.Cache), Onboarding: onboard,
+		Users: a.Users, Keys: a.Keys, Audit: a.Audit, Dashboard: figures, Jobs: a.Jobs, Watch: watches,
+		Customers: a.Customers, Credit: credit.New(figures, a.Customers, watches), Applications: apps, Resellers: resellers.New(a.Keys, a.Cache), Onboarding: onboard,
 		Limiters: a.Keys.Limiters(), Sessions: a.sessions, Catalog: catalog, Assets: assets, Metrics: a.Metrics,
 		Health: a.health, Logger: cfg.Logger, Now: cfg.Now, TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken,
 	})
