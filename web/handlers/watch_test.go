@@ -1,0 +1,267 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"testing"
+
+	"github.com/shopspring/decimal"
+	"golang.org/x/net/html"
+
+	"resellerportal/partnerapi"
+	"resellerportal/store"
+	"resellerportal/watch"
+)
+
+// lowCustomer takes one of the sandbox's direct customers down to a
+// twentieth of its credit (past the 10 % threshold), fills the customers
+// table, and returns the customer.
+func (p *portal) lowCustomer() uint64 {
+	p.t.Helper()
+	ctx := p.t.Context()
+	c, err := p.app.Keys.Distributor(ctx)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	low := p.directCustomers(5)[2]
+	credit, err := c.QueryCreditByUinList(ctx, &partnerapi.QueryCreditByUinListRequest{UinList: []uint64{low}})
+	if err != nil || len(credit.Data) != 1 {
+		p.t.Fatalf("credit of %d: %v", low, err)
+	}
+	total, remaining := credit.Data[0].TotalCredit.Decimal(), credit.Data[0].RemainingCredit.Decimal()
+	if !total.IsPositive() {
+		if _, err := c.AllocateCustomerCredit(ctx, &partnerapi.AllocateCustomerCreditRequest{ClientUin: low, AddedCredit: partnerapi.AmountFromDecimal(decimal.NewFromInt(1000))}); err != nil {
+			p.t.Fatal(err)
+		}
+		total, remaining = total.Add(decimal.NewFromInt(1000)), remaining.Add(decimal.NewFromInt(1000))
+	}
+	takeBack := remaining.Sub(total.Div(decimal.NewFromInt(20))).DivRound(decimal.RequireFromString("0.95"), 2).Neg()
+	if _, err := c.AllocateCustomerCredit(ctx, &partnerapi.AllocateCustomerCreditRequest{ClientUin: low, AddedCredit: partnerapi.AmountFromDecimal(takeBack)}); err != nil {
+		p.t.Fatal(err)
+	}
+	p.fillCustomers()
+	return low
+}
+
+// within returns the elements with a tag inside n.
+func within(n *html.Node, tag string) []*html.Node {
+	var out []*html.Node
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type == html.ElementNode && c.Data == tag {
+			out = append(out, c)
+		}
+		out = append(out, within(c, tag)...)
+	}
+	return out
+}
+
+// ownCustomer is one of the test reseller's customers in the table.
+func (p *portal) ownCustomer() uint64 {
+	p.t.Helper()
+	r := p.subUin
+	cs, _, err := p.db.SearchCustomers(p.t.Context(), store.CustomerQuery{ResellerUin: &r, Limit: 1})
+	if err != nil || len(cs) == 0 {
+		p.t.Fatalf("no customer of reseller %d: %v", r, err)
+	}
+	return cs[0].Uin
+}
+
+func TestDashboardListsCustomersRunningLow(t *testing.T) {
+	p := newPortal(t)
+	t.Run("empty before anyone runs low", func(t *testing.T) {
+		r := p.get(p.login("staff"), "/")
+		if r.StatusCode != http.StatusOK || len(byTestID(t, r.Body, "dashboard-watch-empty")) != 1 || len(byTestID(t, r.Body, "dashboard-watch-row")) != 0 {
+			t.Fatalf("status %d, not the empty list", r.StatusCode)
+		}
+	})
+	low := p.lowCustomer()
+	uin := strconv.FormatUint(low, 10)
+	for _, role := range []string{"admin", "staff", "finance"} {
+		t.Run(role, func(t *testing.T) {
+			r := p.get(p.login(role), "/")
+			rows := byTestID(t, r.Body, "dashboard-watch-row")
+			if r.StatusCode != http.StatusOK || len(rows) == 0 {
+				t.Fatalf("status %d, %d rows", r.StatusCode, len(rows))
+			}
+			found := false
+			prev := 4
+			for _, row := range rows {
+				sev, _ := strconv.Atoi(attr(row, "data-severity"))
+				if sev > prev || sev == 0 {
+					t.Errorf("row %s at severity %d after %d: not most severe first", attr(row, "data-uin"), sev, prev)
+				}
+				prev = sev
+				if attr(row, "data-uin") != uin {
+					continue
+				}
+				found = true
+				if sev != int(watch.VeryLow) {
+					t.Errorf("customer %s at severity %d, want past 10 %%", uin, sev)
+				}
+				hrefs := map[string]bool{}
+				for _, a := range within(row, "a") {
+					hrefs[attr(a, "href")] = true
+				}
+				if !hrefs["/customers/"+uin] || !hrefs["/credit/"+uin+"/watch"] || !hrefs["/credit?q="+uin+"&reseller=direct"] {
+					t.Errorf("row links %v", hrefs)
+				}
+			}
+			if !found {
+				t.Errorf("customer %s is not listed", uin)
+			}
+			if all := byTestID(t, r.Body, "dashboard-watch-all"); len(all) != 1 || attr(all[0], "href") != "/credit?watch=any" {
+				t.Errorf("no link to the whole list")
+			}
+		})
+	}
+	t.Run("a reseller's login sees none of the partner's", func(t *testing.T) {
+		r := p.get(p.login("subagent"), "/")
+		for _, row := range byTestID(t, r.Body, "dashboard-watch-row") {
+			n, _ := strconv.ParseUint(attr(row, "data-uin"), 10, 64)
+			if p.row(n).ResellerUin != p.subUin {
+				t.Errorf("it sees %d", n)
+			}
+		}
+		if len(byTestID(t, r.Body, "dashboard-watch")) != 1 {
+			t.Error("no watch section")
+		}
+	})
+	t.Run("the overview's filter keeps those past any threshold", func(t *testing.T) {
+		r := p.get(p.login("staff"), "/credit?watch=any")
+		rows := byTestID(t, r.Body, "credit-row")
+		found := false
+		for _, row := range rows {
+			found = found || attr(row, "data-uin") == uin
+			if attr(row, "data-level") == "0" || attr(row, "class") != "watch-past" {
+				t.Errorf("%s listed without its mark", attr(row, "data-uin"))
+			}
+		}
+		if !found {
+			t.Errorf("customer %s not listed", uin)
+		}
+		chosen := find(t, r.Body, func(n *html.Node) bool {
+			return n.Data == "option" && attr(n, "value") == "any" && hasAttr(n, "selected")
+		})
+		if len(chosen) != 1 {
+			t.Error("the filter does not show its choice")
+		}
+	})
+}
+
+func TestWatchPage(t *testing.T) {
+	p := newPortal(t)
+	low := p.lowCustomer()
+	uin := strconv.FormatUint(low, 10)
+	path := "/credit/" + uin + "/watch"
+	own := strconv.FormatUint(p.ownCustomer(), 10)
+
+	for _, tc := range []struct {
+		role   string
+		path   string
+		status int
+		form   bool
+	}{
+		{"admin", path, http.StatusOK, true},
+		{"staff", path, http.StatusOK, true},
+		{"finance", path, http.StatusOK, false},
+		{"subagent", path, http.StatusNotFound, false},
+		{"subagent", "/credit/" + own + "/watch", http.StatusOK, true},
+		{"staff", "/credit/4242/watch", http.StatusNotFound, false},
+		{"staff", "/credit/abc/watch", http.StatusNotFound, false},
+	} {
+		t.Run(tc.role+" "+tc.path, func(t *testing.T) {
+			r := p.get(p.login(tc.role), tc.path)
+			if r.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", r.StatusCode, tc.status)
+			}
+			if tc.status != http.StatusOK {
+				return
+			}
+			if got := len(byTestID(t, r.Body, "watch-form")) == 1; got != tc.form {
+				t.Errorf("form shown %v, want %v", got, tc.form)
+			}
+		})
+	}
+	t.Run("where it stands", func(t *testing.T) {
+		r := p.get(p.login("staff"), path)
+		state := byTestID(t, r.Body, "watch-state")
+		if len(state) != 1 || attr(state[0], "data-severity") != "2" || len(byTestID(t, r.Body, "watch-since")) != 1 {
+			t.Fatalf("state %v", state)
+		}
+		if n := len(byTestID(t, r.Body, "watch-threshold")); n != 3 {
+			t.Errorf("%d thresholds in effect, want the 3 defaults", n)
+		}
+		if d := byTestID(t, r.Body, "watch-defaults"); len(d) != 1 || !hasAttr(d[0], "checked") {
+			t.Error("the defaults are not ticked")
+		}
+	})
+	t.Run("a reseller's customer without credit read yet", func(t *testing.T) {
+		r := p.get(p.login("subagent"), "/credit/"+own+"/watch")
+		if len(byTestID(t, r.Body, "watch-unknown")) != 1 {
+			t.Error("no word that its credit is not known")
+		}
+	})
+
+	staff := p.login("staff")
+	t.Run("bad values are shown beside their fields", func(t *testing.T) {
+		for _, tc := range []struct {
+			form  url.Values
+			field string
+		}{
+			{url.Values{"kind.0": {"amount"}, "value.0": {"abc"}}, "value.0"},
+			{url.Values{"kind.0": {"percent"}, "value.0": {"120"}}, "value.0"},
+			{url.Values{"kind.0": {"percent"}, "value.0": {"1"}, "kind.1": {"amount"}, "value.1": {"1.005"}}, "value.1"},
+			{url.Values{"kind.0": {"liters"}, "value.0": {"1"}}, "kind.0"},
+		} {
+			r := p.post(staff, path, tc.form)
+			if r.StatusCode != http.StatusUnprocessableEntity || len(byTestID(t, r.Body, "error-"+tc.field)) != 1 || len(byTestID(t, r.Body, "watch-problem")) != 1 {
+				t.Errorf("%v: status %d, no problem beside %s", tc.form, r.StatusCode, tc.field)
+			}
+			if v := inputValue(t, r.Body, "value.0"); v != tc.form.Get("value.0") {
+				t.Errorf("what was typed is not shown again: %q", v)
+			}
+		}
+		if n := len(p.auditRows(watch.SetAction)); n != 0 {
+			t.Errorf("%d changes recorded for refused forms", n)
+		}
+	})
+	t.Run("saved, then shown", func(t *testing.T) {
+		r := p.post(staff, path, url.Values{"defaults": {"1"}, "kind.0": {"amount"}, "value.0": {"2500.50"}, "kind.1": {"percent"}, "value.1": {""}})
+		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != path {
+			t.Fatalf("status %d to %q", r.StatusCode, r.Header.Get("Location"))
+		}
+		page := p.follow(staff, r)
+		if len(byTestID(t, page.Body, "flash")) != 1 || len(byTestID(t, page.Body, "watch-threshold")) != 4 {
+			t.Errorf("no flash or not 4 thresholds")
+		}
+		if v := inputValue(t, page.Body, "value.0"); v != "2500.5" {
+			t.Errorf("the stored threshold reads %q", v)
+		}
+		rows := p.auditRows(watch.SetAction)
+		if len(rows) != 1 || rows[0].TargetUin != low || rows[0].Params["thresholds"] != "amount:2500.5" || rows[0].Actor != p.users["staff"].Username {
+			t.Errorf("audit %+v", rows)
+		}
+	})
+	t.Run("a reseller's login sets its own customer's, and nobody else's", func(t *testing.T) {
+		sub := p.login("subagent")
+		if r := p.post(sub, "/credit/"+own+"/watch", url.Values{"defaults": {"1"}, "kind.0": {"percent"}, "value.0": {"40"}}); r.StatusCode != http.StatusSeeOther {
+			t.Errorf("its own: %d", r.StatusCode)
+		}
+		if r := p.post(sub, path, url.Values{"defaults": {"1"}}); r.StatusCode != http.StatusNotFound {
+			t.Errorf("a direct customer: %d", r.StatusCode)
+		}
+		if s, err := p.db.WatchSettings(t.Context(), low); err != nil || s.NoDefaults || len(s.Custom) != 1 {
+			t.Errorf("the direct customer's settings changed: %+v %v", s, err)
+		}
+	})
+	t.Run("the customer's page links to its watch and says where it stands", func(t *testing.T) {
+		r := p.get(staff, "/customers/"+uin)
+		if l := byTestID(t, r.Body, "customer-watch-link"); len(l) != 1 || attr(l[0], "href") != path {
+			t.Error("no link to the watch")
+		}
+		if len(byTestID(t, r.Body, "customer-watch-past")) != 1 {
+			t.Error("the customer's page does not say it runs low")
+		}
+	})
+}
