@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -9,6 +10,8 @@ import (
 	"github.com/shopspring/decimal"
 	"golang.org/x/net/html"
 
+	"resellerportal/apicache"
+	"resellerportal/audit"
 	"resellerportal/partnerapi"
 	"resellerportal/store"
 	"resellerportal/watch"
@@ -19,29 +22,72 @@ import (
 // table, and returns the customer.
 func (p *portal) lowCustomer() uint64 {
 	p.t.Helper()
+	low := p.directCustomers(5)[2]
+	p.takeDown(low)
+	p.fillCustomers()
+	return low
+}
+
+// takeDown leaves a direct customer a twentieth of its credit at the
+// sandbox, giving it credit first if it has none.
+func (p *portal) takeDown(uin uint64) {
+	p.t.Helper()
 	ctx := p.t.Context()
 	c, err := p.app.Keys.Distributor(ctx)
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	low := p.directCustomers(5)[2]
-	credit, err := c.QueryCreditByUinList(ctx, &partnerapi.QueryCreditByUinListRequest{UinList: []uint64{low}})
+	credit, err := c.QueryCreditByUinList(ctx, &partnerapi.QueryCreditByUinListRequest{UinList: []uint64{uin}})
 	if err != nil || len(credit.Data) != 1 {
-		p.t.Fatalf("credit of %d: %v", low, err)
+		p.t.Fatalf("credit of %d: %v", uin, err)
 	}
 	total, remaining := credit.Data[0].TotalCredit.Decimal(), credit.Data[0].RemainingCredit.Decimal()
 	if !total.IsPositive() {
-		if _, err := c.AllocateCustomerCredit(ctx, &partnerapi.AllocateCustomerCreditRequest{ClientUin: low, AddedCredit: partnerapi.AmountFromDecimal(decimal.NewFromInt(1000))}); err != nil {
+		if _, err := c.AllocateCustomerCredit(ctx, &partnerapi.AllocateCustomerCreditRequest{ClientUin: uin, AddedCredit: partnerapi.AmountFromDecimal(decimal.NewFromInt(1000))}); err != nil {
 			p.t.Fatal(err)
 		}
 		total, remaining = total.Add(decimal.NewFromInt(1000)), remaining.Add(decimal.NewFromInt(1000))
 	}
 	takeBack := remaining.Sub(total.Div(decimal.NewFromInt(20))).DivRound(decimal.RequireFromString("0.95"), 2).Neg()
-	if _, err := c.AllocateCustomerCredit(ctx, &partnerapi.AllocateCustomerCreditRequest{ClientUin: low, AddedCredit: partnerapi.AmountFromDecimal(takeBack)}); err != nil {
+	if _, err := c.AllocateCustomerCredit(ctx, &partnerapi.AllocateCustomerCreditRequest{ClientUin: uin, AddedCredit: partnerapi.AmountFromDecimal(takeBack)}); err != nil {
 		p.t.Fatal(err)
 	}
+}
+
+// TestCustomerPageReadFeedsTheWatch checks that a customer's page, which
+// reads its credit from the partner API, evaluates what it read: a
+// customer taken down since the last refresh is past 10 % once it is
+// viewed, audited once however often it is viewed.
+func TestCustomerPageReadFeedsTheWatch(t *testing.T) {
+	p := newPortal(t)
 	p.fillCustomers()
-	return low
+	uin := p.directCustomers(5)[1]
+	if _, err := p.db.WatchState(t.Context(), uin); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("past a threshold before: %v", err)
+	}
+	p.takeDown(uin)
+	staff := audit.UserActor(p.users["staff"], "192.0.2.7")
+	for view := range 2 {
+		d, err := p.app.Customers.Customer(t.Context(), staff, uin, apicache.Fresh, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Watch == nil || d.Watch.Kind != store.WatchPercent || d.Watch.Value != "10" {
+			t.Fatalf("view %d: state %+v", view+1, d.Watch)
+		}
+	}
+	rows := p.auditRows(watch.Action)
+	if len(rows) != 1 || rows[0].TargetUin != uin || rows[0].Params["via"] != "customer page" || rows[0].ClientAddr != "192.0.2.7" {
+		t.Fatalf("crossings %+v", rows)
+	}
+	r := p.get(p.login("finance"), "/")
+	found := false
+	for _, row := range byTestID(t, r.Body, "dashboard-watch-row") {
+		found = found || attr(row, "data-uin") == strconv.FormatUint(uin, 10)
+	}
+	if !found {
+		t.Error("the dashboard does not list it")
+	}
 }
 
 // within returns the elements with a tag inside n.
