@@ -44,7 +44,10 @@ func levelWords(ctx context.Context, l watch.Level) string {
 	case l.Severity == watch.Empty:
 		return tr(ctx, "credit.level_empty")
 	}
-	return tr(ctx, "watch.past", map[string]any{"Threshold": thresholdWords(ctx, l.Threshold)})
+	if l.Threshold.Kind == watch.Percent {
+		return tr(ctx, "watch.past_percent", map[string]any{"Value": l.Threshold.Value.String()})
+	}
+	return tr(ctx, "watch.past_amount", map[string]any{"Amount": decimalUSD(l.Threshold.Value.String())})
 }
 
 // stateWords is levelWords of a stored state.
