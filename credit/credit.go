@@ -14,6 +14,7 @@ import (
 	"resellerportal/auth"
 	"resellerportal/customers"
 	"resellerportal/dashboard"
+	"resellerportal/store"
 	"resellerportal/watch"
 )
 
@@ -28,9 +29,11 @@ type Customers interface {
 	Search(ctx context.Context, actor audit.Actor, f customers.Filters) (customers.Listing, error)
 }
 
-// Thresholds reads customers' low-credit watch thresholds.
+// Thresholds reads customers' low-credit watch: their thresholds, and the
+// latest read of the credit of those past one.
 type Thresholds interface {
 	ThresholdsOf(ctx context.Context, uins []uint64) (map[uint64]watch.Thresholds, error)
+	StatesOf(ctx context.Context, uins []uint64) (map[uint64]store.WatchState, error)
 }
 
 // Service is the credit use cases.
@@ -114,7 +117,17 @@ func (s *Service) Overview(ctx context.Context, actor audit.Actor, mode apicache
 	if err != nil {
 		return Overview{}, fmt.Errorf("credit overview: %w", err)
 	}
-	for _, c := range list.Customers {
+	states, err := s.thresholds.StatesOf(ctx, uins)
+	if err != nil {
+		return Overview{}, fmt.Errorf("credit overview: %w", err)
+	}
+	for i, c := range list.Customers {
+		if st, ok := states[c.Uin]; ok && c.Credit == "" {
+			// A reseller's customer, whose credit the directory cannot
+			// read: its page read it with the reseller's key.
+			c.Credit, c.RemainingCredit = st.Credit, st.Remaining
+			o.Listing.Customers[i] = c
+		}
 		o.Levels = append(o.Levels, LevelOf(c.Credit, c.RemainingCredit, th[c.Uin]))
 	}
 	return o, nil

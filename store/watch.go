@@ -223,12 +223,21 @@ func scanWatchState(row rowScanner, extra ...any) (WatchState, error) {
 // WatchStatesOf returns the watch state of those of the customers given
 // that are past a threshold.
 func (tx *Tx) WatchStatesOf(ctx context.Context, uins []uint64) (map[uint64]WatchState, error) {
+	return watchStates(ctx, tx.tx, uins)
+}
+
+// WatchStatesOf is Tx.WatchStatesOf on the read pool, for a page of a list.
+func (db *DB) WatchStatesOf(ctx context.Context, uins []uint64) (map[uint64]WatchState, error) {
+	return watchStates(ctx, db.read, uins)
+}
+
+func watchStates(ctx context.Context, q queryer, uins []uint64) (map[uint64]WatchState, error) {
 	out := map[uint64]WatchState{}
 	args := uinArgs(uins)
 	for len(args) > 0 {
 		batch := args[:min(len(args), watchBatch)]
 		args = args[len(batch):]
-		rows, err := tx.tx.QueryContext(ctx, `SELECT `+watchStateColumns+` FROM credit_watch_state w WHERE w.uin IN (`+placeholders(len(batch))+`)`, batch...)
+		rows, err := q.QueryContext(ctx, `SELECT `+watchStateColumns+` FROM credit_watch_state w WHERE w.uin IN (`+placeholders(len(batch))+`)`, batch...)
 		if err != nil {
 			return nil, fmt.Errorf("watch states: %w", err)
 		}

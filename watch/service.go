@@ -273,6 +273,12 @@ func (s *Service) List(ctx context.Context, actor audit.Actor, limit int) (Watch
 	return Watched{Customers: list, Total: total}, nil
 }
 
+// StatesOf returns the watch state of those of the customers given (a page
+// of a list) that are past a threshold.
+func (s *Service) StatesOf(ctx context.Context, uins []uint64) (map[uint64]store.WatchState, error) {
+	return s.db.WatchStatesOf(ctx, uins)
+}
+
 // ThresholdsOf returns the thresholds of the customers given (a page of a
 // list): those nobody has set are absent, which is the defaults alone.
 func (s *Service) ThresholdsOf(ctx context.Context, uins []uint64) (map[uint64]Thresholds, error) {

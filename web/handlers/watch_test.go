@@ -311,3 +311,37 @@ func TestWatchPage(t *testing.T) {
 		}
 	})
 }
+
+// TestResellersCustomerOnTheWatch checks a reseller's customer, whose
+// credit only its page reads (with the reseller's key): once read past a
+// threshold, the reseller's login finds it on its dashboard and marked in
+// its credit overview with the figures read, and the partner's people see
+// it too.
+func TestResellersCustomerOnTheWatch(t *testing.T) {
+	p := newPortal(t)
+	p.fillCustomers()
+	own := p.ownCustomer()
+	uin := strconv.FormatUint(own, 10)
+	seen := watch.Seen{Uin: own, ResellerUin: p.subUin, Credit: "200", Remaining: "6"}
+	if err := watch.Notice(t.Context(), p.db, seen, watch.Source{Via: "customer page"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []string{"subagent", "staff"} {
+		r := p.get(p.login(role), "/")
+		found := false
+		for _, row := range byTestID(t, r.Body, "dashboard-watch-row") {
+			found = found || attr(row, "data-uin") == uin
+		}
+		if !found {
+			t.Errorf("%s: the dashboard does not list %s", role, uin)
+		}
+	}
+	r := p.get(p.login("subagent"), "/credit?watch=any")
+	rows := byTestID(t, r.Body, "credit-row")
+	if len(rows) != 1 || attr(rows[0], "data-uin") != uin || attr(rows[0], "data-level") != "2" {
+		t.Fatalf("the reseller's overview lists %d rows", len(rows))
+	}
+	if rows := p.auditRows(watch.Action); len(rows) != 1 || rows[0].OnBehalfOf != p.subUin {
+		t.Errorf("the crossing is not on the reseller's behalf: %+v", rows)
+	}
+}
