@@ -122,9 +122,10 @@ func (s *Service) Overview(ctx context.Context, actor audit.Actor, mode apicache
 		return Overview{}, fmt.Errorf("credit overview: %w", err)
 	}
 	for i, c := range list.Customers {
-		if st, ok := states[c.Uin]; ok && c.Credit == "" {
-			// A reseller's customer, whose credit the directory cannot
-			// read: its page read it with the reseller's key.
+		if st, ok := states[c.Uin]; ok && (c.Credit == "" || !st.AsOf.Before(c.FetchedAt)) {
+			// The watch read the credit since the table did (the
+			// customer's page), or the table cannot know it (a reseller's
+			// customer, read with the reseller's key): the newer figures.
 			c.Credit, c.RemainingCredit = st.Credit, st.Remaining
 			o.Listing.Customers[i] = c
 		}

@@ -80,6 +80,16 @@ func TestCustomerPageReadFeedsTheWatch(t *testing.T) {
 	if len(rows) != 1 || rows[0].TargetUin != uin || rows[0].Params["via"] != "customer page" || rows[0].ClientAddr != "192.0.2.7" {
 		t.Fatalf("crossings %+v", rows)
 	}
+	// The overview shows the page's newer figures, marked, not the
+	// table's from before the take-down.
+	ov := p.get(p.login("staff"), "/credit?watch=any")
+	marked := false
+	for _, row := range byTestID(t, ov.Body, "credit-row") {
+		marked = marked || (attr(row, "data-uin") == strconv.FormatUint(uin, 10) && attr(row, "data-level") == "2")
+	}
+	if !marked {
+		t.Error("the overview does not mark it past 10 %")
+	}
 	r := p.get(p.login("finance"), "/")
 	found := false
 	for _, row := range byTestID(t, r.Body, "dashboard-watch-row") {
