@@ -8,6 +8,9 @@ var actions = []string{
 	"user.create", "user.update", "user.reset_password", "user.disable", "user.enable",
 	"credential.save", "credential.delete", "credential.test", "api.target",
 	"audit.export", "job.submit", "job.cancel", "job.check", "customers.export",
+	// The low-credit watch: thresholds set, and a customer's credit
+	// falling past one (written once per fall, by the portal).
+	"credit.watch.set", "credit.watch.crossed",
 	// Writes to the partner API, recorded by their action's name with a
 	// phase (intent, outcome, reconciled).
 	"AllocateCustomerCredit", "ForceQN", "ModifyClientRemark", "ApproveClientApply", "ApproveSubAgentApply",

@@ -1,14 +1,12 @@
 // Package credit is the partner's credit as people look after it: the
 // partner's own line, and every customer's credit from the customers table
-// with those running low marked against the watch thresholds. Allocation
-// builds on it.
+// with those running low marked against their watch thresholds (package
+// watch). Allocation builds on it.
 package credit
 
 import (
 	"context"
 	"fmt"
-
-	"github.com/shopspring/decimal"
 
 	"resellerportal/apicache"
 	"resellerportal/apperr"
@@ -16,6 +14,8 @@ import (
 	"resellerportal/auth"
 	"resellerportal/customers"
 	"resellerportal/dashboard"
+	"resellerportal/store"
+	"resellerportal/watch"
 )
 
 // Figures reads the partner's credit line (the dashboard's figures) and
@@ -31,6 +31,13 @@ type Customers interface {
 	Search(ctx context.Context, actor audit.Actor, f customers.Filters) (customers.Listing, error)
 }
 
+// Thresholds reads customers' low-credit watch: their thresholds, and the
+// latest read of the credit of those past one.
+type Thresholds interface {
+	ThresholdsOf(ctx context.Context, uins []uint64) (map[uint64]watch.Thresholds, error)
+	StatesOf(ctx context.Context, uins []uint64) (map[uint64]store.WatchState, error)
+}
+
 // Service is the credit use cases.
 type Service struct {
 	figures        Figures
@@ -40,6 +47,7 @@ type Service struct {
 	writes         Writes
 	ledger         Ledger
 	batches        Batches
+	thresholds     Thresholds
 }
 
 // Options are the credit service's dependencies.
@@ -55,62 +63,30 @@ type Options struct {
 	Writes  Writes
 	Ledger  Ledger
 	Batches Batches
+	// Thresholds are the customers' low-credit watch thresholds.
+	Thresholds Thresholds
 }
 
 // New returns the credit service.
 func New(o Options) *Service {
-	return &Service{figures: o.Figures, customers: o.Customers, customerCredit: o.Customers, pools: o.Pools, writes: o.Writes, ledger: o.Ledger, batches: o.Batches}
+	return &Service{figures: o.Figures, customers: o.Customers, customerCredit: o.Customers, pools: o.Pools, writes: o.Writes, ledger: o.Ledger, batches: o.Batches, thresholds: o.Thresholds}
 }
 
-// Level is how far a customer's available credit has run down.
-type Level int
-
-// The watch levels, from the default thresholds: 25 %, 10 % and 0 % of the
-// customer's credit left.
-const (
-	LevelOK    Level = iota // more than 25 % left, or no credit line known
-	Level25                 // 25 % or less left
-	Level10                 // 10 % or less left
-	LevelEmpty              // nothing left: services stop when it is set to 0
-)
-
-var (
-	quarter = decimal.RequireFromString("0.25")
-	tenth   = decimal.RequireFromString("0.10")
-)
+// Level is where a customer's available credit stands against its watch
+// thresholds (the defaults, 25 %, 10 % and 0 % of its credit, unless its
+// settings switch them off, and its custom ones).
+type Level = watch.Level
 
 // LevelOf is the watch level of a credit line given as exact decimal text
-// (the customers table's): "" for either is not known, LevelOK.
-func LevelOf(credit, remaining string) Level {
-	if credit == "" || remaining == "" {
-		return LevelOK
-	}
-	c, err1 := decimal.NewFromString(credit)
-	r, err2 := decimal.NewFromString(remaining)
-	if err1 != nil || err2 != nil || !c.IsPositive() {
-		return LevelOK
-	}
-	switch {
-	case !r.IsPositive():
-		return LevelEmpty
-	case r.LessThanOrEqual(c.Mul(tenth)):
-		return Level10
-	case r.LessThanOrEqual(c.Mul(quarter)):
-		return Level25
-	}
-	return LevelOK
+// (the customers table's) against the customer's thresholds: "" for either
+// is not known, and fine.
+func LevelOf(credit, remaining string, t watch.Thresholds) Level {
+	return watch.Evaluate(credit, remaining, t)
 }
 
 // Share is the part of the credit still available, in per cent with one
 // decimal ("12.5"), computed exactly; "" when not known.
-func Share(credit, remaining string) string {
-	c, err1 := decimal.NewFromString(credit)
-	r, err2 := decimal.NewFromString(remaining)
-	if credit == "" || remaining == "" || err1 != nil || err2 != nil || !c.IsPositive() {
-		return ""
-	}
-	return r.Mul(decimal.NewFromInt(100)).DivRound(c, 1).StringFixed(1)
-}
+func Share(credit, remaining string) string { return watch.Share(credit, remaining) }
 
 // Overview is the credit page: the partner's line and a page of customers
 // with their levels.
@@ -157,8 +133,27 @@ func (s *Service) Overview(ctx context.Context, actor audit.Actor, mode apicache
 		return Overview{}, err
 	}
 	o := Overview{Partner: figs.Credit, ThroughDistributor: figs.ThroughDistributor, Listing: list}
-	for _, c := range list.Customers {
-		o.Levels = append(o.Levels, LevelOf(c.Credit, c.RemainingCredit))
+	uins := make([]uint64, len(list.Customers))
+	for i, c := range list.Customers {
+		uins[i] = c.Uin
+	}
+	th, err := s.thresholds.ThresholdsOf(ctx, uins)
+	if err != nil {
+		return Overview{}, fmt.Errorf("credit overview: %w", err)
+	}
+	states, err := s.thresholds.StatesOf(ctx, uins)
+	if err != nil {
+		return Overview{}, fmt.Errorf("credit overview: %w", err)
+	}
+	for i, c := range list.Customers {
+		if st, ok := states[c.Uin]; ok && (c.Credit == "" || !st.AsOf.Before(c.FetchedAt)) {
+			// The watch read the credit since the table did (the
+			// customer's page), or the table cannot know it (a reseller's
+			// customer, read with the reseller's key): the newer figures.
+			c.Credit, c.RemainingCredit = st.Credit, st.Remaining
+			o.Listing.Customers[i] = c
+		}
+		o.Levels = append(o.Levels, LevelOf(c.Credit, c.RemainingCredit, th[c.Uin]))
 	}
 	return o, nil
 }

@@ -16,6 +16,7 @@ import (
 	"resellerportal/jobs"
 	"resellerportal/partnerapi"
 	"resellerportal/store"
+	"resellerportal/watch"
 )
 
 // HistoryPageSize is how many credit allocations a page of the history shows.
@@ -56,6 +57,9 @@ type Detail struct {
 	Blocked error
 	Month   string // the current month, which Row.Spend is of when Row.SpendMonth equals it
 	Now     time.Time
+	// Watch is where the customer stands in the low-credit watch after
+	// this read of its credit: nil when past no threshold.
+	Watch *store.WatchState
 }
 
 // Stale reports whether any read is older than its freshness or pending,
@@ -265,7 +269,31 @@ func (s *Service) Customer(ctx context.Context, actor audit.Actor, uin uint64, m
 			})
 	})
 	wg.Wait()
+	if err := s.noticeCredit(ctx, actor, &d); err != nil {
+		return Detail{}, err
+	}
 	return d, nil
+}
+
+// noticeCredit hands the page's read of the customer's credit to the
+// low-credit watch, unless the table's row is newer than the (cached)
+// read, and fills in where the customer stands.
+func (s *Service) noticeCredit(ctx context.Context, actor audit.Actor, d *Detail) error {
+	if v := d.Credit.Value; v != nil && !d.Credit.FetchedAt.Before(d.Row.FetchedAt) {
+		seen := watch.Seen{Uin: d.Row.Uin, ResellerUin: d.Row.ResellerUin, Credit: v.TotalCredit.String(),
+			Remaining: v.RemainingCredit.String(), AsOf: d.Credit.FetchedAt}
+		if err := watch.Notice(ctx, s.db, seen, watch.Source{Via: "customer page", Addr: actor.Addr}); err != nil {
+			return fmt.Errorf("watch customer %d: %w", d.Row.Uin, err)
+		}
+	}
+	state, err := s.db.WatchState(ctx, d.Row.Uin)
+	switch {
+	case err == nil:
+		d.Watch = &state
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	return nil
 }
 
 // readAudit fills the customer's latest audit rows the viewer may see: a

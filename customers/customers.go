@@ -110,7 +110,7 @@ type Query struct {
 	Suspended string // "", "yes", "no"
 	Reseller  string // "", "direct", or a reseller's UIN
 	Spend     string // "", "yes": has spend this month, "no"
-	Watch     string // "", or "25", "10", "0": available credit at most that per cent of the credit
+	Watch     string // "", or "25", "10", "0": available credit at most that per cent of the credit; "any": past any of its watch thresholds
 	Sort      string // one of store.CustomerSorts; "" is newest bound first
 	Desc      string // "1" for descending
 	Page      string // 1-based
@@ -174,6 +174,8 @@ func (s *Service) ParseQuery(actor audit.Actor, q Query) (Filters, error) {
 	case "25", "10", "0":
 		pct, _ := strconv.Atoi(q.Watch)
 		sq.CreditAtMost = &pct
+	case "any":
+		sq.Watched = true
 	default:
 		return f, apperr.InvalidField("watch", msgBadFilter)
 	}

@@ -84,6 +84,11 @@ func TestParseQuery(t *testing.T) {
 				t.Errorf("credit at most %v", f.store.CreditAtMost)
 			}
 		}},
+		{"past any of its thresholds", staff, Query{Watch: "any"}, "-", func(t *testing.T, f Filters) {
+			if !f.store.Watched || f.store.CreditAtMost != nil {
+				t.Errorf("watched %v, credit at most %v", f.store.Watched, f.store.CreditAtMost)
+			}
+		}},
 		{"unknown watch level", staff, Query{Watch: "50"}, "watch", nil},
 		{"reseller 0", staff, Query{Reseller: "0"}, "reseller", nil},
 		{"reseller negative", staff, Query{Reseller: "-5"}, "reseller", nil},

@@ -131,6 +131,14 @@ func (tb *tab) reachablePages(t *testing.T, role string) []pageVisit {
 			add(reseller, http.StatusOK)
 		}
 	}
+	if slices.Contains(links, "/credit") {
+		// A customer's low-credit watch, where the credit overview links
+		// to one.
+		tb.open(t, "/credit")
+		if watch := eval[string](t, tb, `(document.querySelector('[data-testid=credit-row] a[href$="/watch"]') || {getAttribute: () => ""}).getAttribute("href")`); watch != "" {
+			add(watch, http.StatusOK)
+		}
+	}
 	if slices.Contains(links, "/onboarding") {
 		// Onboarding's pages, and the outbox of the sandbox every e2e
 		// portal runs on.

@@ -9,6 +9,7 @@ import (
 
 	"resellerportal/partnerapi"
 	"resellerportal/store"
+	"resellerportal/watch"
 )
 
 // apiTime reads a time the partner API wrote; zero when it is empty or
@@ -68,6 +69,9 @@ func RefreshCustomer(ctx context.Context, c *partnerapi.Client, db *store.DB, ui
 	}
 	stored, err := store.WriteReturning(ctx, db, func(tx *store.Tx) (store.Customer, error) {
 		if err := tx.UpsertCustomer(ctx, cu); err != nil {
+			return store.Customer{}, err
+		}
+		if _, err := watch.Observe(ctx, tx, watchReads([]store.Customer{cu}), watch.Source{Via: "refresh"}); err != nil {
 			return store.Customer{}, err
 		}
 		return tx.CustomerByUin(ctx, uin)

@@ -9,6 +9,7 @@ import (
 
 	"resellerportal/partnerapi"
 	"resellerportal/store"
+	"resellerportal/watch"
 )
 
 // Read-cache kinds.
@@ -238,9 +239,26 @@ func (DirectoryRefresh) Do(ctx context.Context, c *partnerapi.Client, job store.
 		if err := tx.UpsertCustomers(ctx, customers); err != nil {
 			return err
 		}
+		src := watch.Source{Via: "directory", Job: job.ID, RequestID: requestID[0], Addr: "job " + strconv.FormatInt(job.ID, 10)}
+		if _, err := watch.Observe(ctx, tx, watchReads(customers), src); err != nil {
+			return err
+		}
 		return forgetLeavers(ctx, tx, job.ID)
 	}
 	return Result{RequestID: requestID[0], Summary: summary, Save: save}, nil
+}
+
+// watchReads are the credit reads among customers stored, for the
+// low-credit watch: a reseller's customers, whose credit the distributor
+// cannot read, are left out.
+func watchReads(customers []store.Customer) []watch.Seen {
+	seen := make([]watch.Seen, 0, len(customers))
+	for _, c := range customers {
+		if c.Credit != "" && c.RemainingCredit != "" {
+			seen = append(seen, watch.Seen{Uin: c.Uin, ResellerUin: c.ResellerUin, Credit: c.Credit, Remaining: c.RemainingCredit, AsOf: c.FetchedAt})
+		}
+	}
+	return seen
 }
 
 // forgetLeavers deletes the customers a complete refresh did not see, which

@@ -18,6 +18,7 @@ import (
 
 	"resellerportal/partnerapi"
 	"resellerportal/store"
+	"resellerportal/watch"
 )
 
 // WriteIntent is one write a writes.apply job makes. It never holds a
@@ -423,15 +424,17 @@ func (a ApplyWrites) Do(ctx context.Context, c *partnerapi.Client, j store.Job, 
 	if res.Save == nil {
 		// The customer's row shows the write's known effect, committed
 		// with its outcome.
-		res.Save = func(ctx context.Context, tx *store.Tx) error { return applyToRow(ctx, tx, w, summary) }
+		src := watch.Source{Via: "allocation", Job: j.ID, RequestID: res.RequestID, Addr: "job " + strconv.FormatInt(j.ID, 10)}
+		res.Save = func(ctx context.Context, tx *store.Tx) error { return applyToRow(ctx, tx, w, summary, src) }
 	}
 	return res, nil
 }
 
 // applyToRow records a successful write's known effect on the customer's
-// row: its remark, its suspension, its credit as the answer gave it. A
-// customer the table does not hold yet is left to the next refresh.
-func applyToRow(ctx context.Context, tx *store.Tx, w WriteIntent, summary map[string]string) error {
+// row: its remark, its suspension, its credit as the answer gave it, which
+// the low-credit watch evaluates (src says what read it). A customer the
+// table does not hold yet is left to the next refresh.
+func applyToRow(ctx context.Context, tx *store.Tx, w WriteIntent, summary map[string]string, src watch.Source) error {
 	if w.ClientUin == 0 {
 		return nil
 	}
@@ -466,7 +469,15 @@ func applyToRow(ctx context.Context, tx *store.Tx, w WriteIntent, summary map[st
 		c.Credit, c.RemainingCredit = summary["TotalCredit"], summary["RemainingCredit"]
 	}
 	// FetchedAt stays: the row's other columns are as old as they were.
-	return tx.UpsertCustomer(ctx, c)
+	if err := tx.UpsertCustomer(ctx, c); err != nil {
+		return err
+	}
+	if w.Action != partnerapi.ActionAllocateCustomerCredit {
+		return nil
+	}
+	// The answer's figures are as of now, newer than the row's other columns.
+	_, err = watch.Observe(ctx, tx, []watch.Seen{{Uin: c.Uin, ResellerUin: c.ResellerUin, Credit: c.Credit, Remaining: c.RemainingCredit}}, src)
+	return err
 }
 
 // Reconcile reads back whether an unknown write took effect: a credit

@@ -68,6 +68,9 @@ type CustomerQuery struct {
 	Desc         bool
 	Limit        int // 0 = DefaultCustomerLimit; at most MaxCustomerLimit
 	Offset       int
+
+	// Watched keeps the customers past one of their watch thresholds.
+	Watched bool
 }
 
 // Page sizes for SearchCustomers.
@@ -679,6 +682,9 @@ func (q CustomerQuery) where() (string, []any, error) {
 		// Integers in millionths on both sides: no float, exact.
 		conds = append(conds, "credit_micros > 0 AND remaining_credit_micros * 100 <= credit_micros * ?")
 		args = append(args, pct)
+	}
+	if q.Watched {
+		conds = append(conds, "uin IN (SELECT uin FROM credit_watch_state)")
 	}
 	if q.AfterUin > 0 {
 		if q.AfterUin >= math.MaxInt64 {

@@ -33,11 +33,6 @@ var creditColumns = []struct {
 	{"remaining_credit", "customers.col_remaining", true},
 }
 
-// creditLevelIDs name the watch levels past a threshold.
-var creditLevelIDs = map[credit.Level]string{
-	credit.Level25: "credit.level_25", credit.Level10: "credit.level_10", credit.LevelEmpty: "credit.level_empty",
-}
-
 func (h *Handlers) creditPage(w http.ResponseWriter, r *http.Request) {
 	ctx := partnerapi.WithLanguage(r.Context(), apiLanguage(r.Context()))
 	a := actor(r)
@@ -109,11 +104,12 @@ func (h *Handlers) fillCredit(ctx context.Context, actor audit.Actor, page *temp
 	for i, c := range list.Customers {
 		level := o.Levels[i]
 		row := templates.CreditRow{Uin: strconv.FormatUint(c.Uin, 10), Name: c.Name, Remark: c.Remark, Credit: decimalUSD(c.Credit),
-			Remaining: decimalUSD(c.RemainingCredit), Share: credit.Share(c.Credit, c.RemainingCredit), LevelID: creditLevelIDs[level], Level: int(level)}
+			Remaining: decimalUSD(c.RemainingCredit), Share: credit.Share(c.Credit, c.RemainingCredit), Past: levelWords(ctx, level),
+			Level: int(level.Severity)}
 		if page.CanAllocate {
 			row.AllocateHref = "/credit/" + row.Uin + "/allocate"
 		}
-		if level != credit.LevelOK {
+		if level.Past() {
 			page.Low++
 		}
 		page.Rows = append(page.Rows, row)

@@ -323,6 +323,10 @@ func (h *Handlers) customerDetail(ctx context.Context, a audit.Actor, d customer
 	}
 	if a.Can(auth.ViewCredit) {
 		v.CreditHref = "/credit?q=" + uin + "&reseller=" + creditReseller(row.ResellerUin, a)
+		v.WatchHref = "/credit/" + uin + "/watch"
+		if d.Watch != nil {
+			v.WatchPast = stateWords(ctx, *d.Watch)
+		}
 	}
 	if a.Can(auth.WriteCredit) && d.Blocked == nil {
 		v.AllocateHref = "/credit/" + uin + "/allocate"

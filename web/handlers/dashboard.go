@@ -16,6 +16,9 @@ import (
 // refreshed by the page in the background.
 func (h *Handlers) dashboard(w http.ResponseWriter, r *http.Request) {
 	d, err := h.dashboardView(r, apicache.Cached)
+	if err == nil {
+		d.Watch, err = h.dashboardWatch(r.Context(), actor(r))
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -143,6 +143,8 @@ type Options struct {
 	Resellers    ResellerService
 	// Onboarding serves invitations, new accounts and the sandbox outbox.
 	Onboarding OnboardingService
+	// Watch serves the low-credit watch: thresholds and the lists.
+	Watch WatchService
 }
 
 // Handlers serves the portal.
@@ -171,6 +173,7 @@ type Handlers struct {
 	applications ApplicationService
 	resellers    ResellerService
 	onboarding   OnboardingService
+	watch        WatchService
 }
 
 // New checks the options and returns the handlers.
@@ -185,6 +188,9 @@ func New(o Options) (*Handlers, error) {
 	if o.Onboarding == nil {
 		return nil, errors.New("handlers: missing the onboarding service")
 	}
+	if o.Watch == nil {
+		return nil, errors.New("handlers: missing the low-credit watch service")
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -195,6 +201,6 @@ func New(o Options) (*Handlers, error) {
 		users: o.Users, keys: o.Keys, audit: o.Audit, figures: o.Dashboard, jobs: o.Jobs, customers: o.Customers, credit: o.Credit, allocations: o.Allocations, bulk: o.Bulk, limiters: o.Limiters,
 		sessions: o.Sessions, catalog: o.Catalog, assets: o.Assets, metrics: o.Metrics, health: o.Health,
 		logger: o.Logger, now: o.Now, proxies: o.TrustedProxies, token: o.MetricsToken, once: &oneTime{},
-		applications: o.Applications, resellers: o.Resellers, onboarding: o.Onboarding,
+		applications: o.Applications, resellers: o.Resellers, onboarding: o.Onboarding, watch: o.Watch,
 	}, nil
 }

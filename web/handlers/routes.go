@@ -85,6 +85,11 @@ func (h *Handlers) Routes() http.Handler {
 				r.With(h.require(auth.WriteCredit)).Post("/allocations/{id}/check", h.checkAllocation)
 				r.With(h.require(auth.WriteCredit)).Get("/{uin}/allocate", h.allocatePage(store.AllocationToCustomer))
 				r.With(h.require(auth.WriteCredit)).Post("/{uin}/allocate", h.allocate(store.AllocationToCustomer))
+				// The low-credit watch of one customer: seen by whoever sees
+				// credit, set by whoever changes it (the service holds a
+				// reseller's login to its own customers).
+				r.Get("/{uin}/watch", h.watchPage)
+				r.With(h.require(auth.WriteCredit)).Post("/{uin}/watch", h.saveWatch)
 			})
 
 			// Applications: people who onboard customers; deciding on a

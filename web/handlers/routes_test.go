@@ -65,6 +65,8 @@ var routeAccess = map[string]access{
 	"GET /credit/bulk/{id}/result.csv":          writers,
 	"GET /credit/bulk/{id}/result.xlsx":         writers,
 	"POST /credit/{uin}/allocate":               writers,
+	"GET /credit/{uin}/watch":                   everyone, // a reseller's login: its own customers only (404 otherwise)
+	"POST /credit/{uin}/watch":                  writers,
 	"GET /customers/":                           everyone,
 	"GET /customers.csv":                        everyone,
 	"POST /customers/refresh":                   workers,

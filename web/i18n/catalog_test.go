@@ -57,6 +57,7 @@ var messageSources = []string{
 	"../../audit/*.go",
 	"../../jobs/*.go",
 	"../../dashboard/*.go",
+	"../../watch/*.go",
 }
 
 var (

@@ -34,6 +34,7 @@ import (
 	"resellerportal/resellers"
 	"resellerportal/store"
 	"resellerportal/users"
+	"resellerportal/watch"
 	"resellerportal/web/handlers"
 	"resellerportal/web/i18n"
 	"resellerportal/web/session"
@@ -207,9 +208,10 @@ func (a *App) build(ctx context.Context, dataDir string) error {
 	}
 	figures := dashboard.New(a.Keys, a.Cache)
 	rs := resellers.New(a.Keys, a.Cache)
-	creditService := credit.New(credit.Options{Figures: figures, Customers: a.Customers, Pools: rs, Writes: a.Jobs, Ledger: a.DB, Batches: a.DB})
+	watches := watch.NewService(a.DB)
+	creditService := credit.New(credit.Options{Figures: figures, Customers: a.Customers, Pools: rs, Writes: a.Jobs, Ledger: a.DB, Batches: a.DB, Thresholds: watches})
 	a.Handlers, err = handlers.New(handlers.Options{
-		Users: a.Users, Keys: a.Keys, Audit: a.Audit, Dashboard: figures, Jobs: a.Jobs,
+		Users: a.Users, Keys: a.Keys, Audit: a.Audit, Dashboard: figures, Jobs: a.Jobs, Watch: watches,
 		Customers: a.Customers, Credit: creditService, Allocations: creditService, Bulk: creditService, Applications: apps, Resellers: rs, Onboarding: onboard,
 		Limiters: a.Keys.Limiters(), Sessions: a.sessions, Catalog: catalog, Assets: assets, Metrics: a.Metrics,
 		Health: a.health, Logger: cfg.Logger, Now: cfg.Now, TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken,
