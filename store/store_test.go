@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -99,7 +100,13 @@ func TestOpenMigratesAndIsIdempotent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := int64(len(entries)); version != want {
+			// The newest migration's number: numbers are reserved per
+			// branch, so one may land before the numbers below it.
+			want, err := strconv.ParseInt(strings.SplitN(entries[len(entries)-1].Name(), "_", 2)[0], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if version != want {
 				t.Errorf("schema version = %d, want %d", version, want)
 			}
 			var applied int

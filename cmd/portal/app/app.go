@@ -25,6 +25,7 @@ import (
 	"resellerportal/credit"
 	"resellerportal/customers"
 	"resellerportal/dashboard"
+	"resellerportal/foureyes"
 	"resellerportal/jobs"
 	"resellerportal/keyring"
 	"resellerportal/metrics"
@@ -81,6 +82,8 @@ type App struct {
 	Engine    *jobs.Engine
 	Secrets   *jobs.Secrets // new accounts' passwords, in memory until sent
 	Customers *customers.Service
+	// Approvals is four-eyes approval, the gate in front of every writes job.
+	Approvals *foureyes.Service
 	Audit     *audit.Log
 	Cache     *apicache.Cache
 	Handlers  *handlers.Handlers
@@ -180,6 +183,9 @@ func (a *App) build(ctx context.Context, dataDir string) error {
 	a.Engine = jobs.New(a.DB, a.Keys, cfg.Logger.With("component", "jobs"),
 		jobs.DirectoryRefresh{}, jobs.BillsRefresh{DB: a.DB}, jobs.ApplyWrites{DB: a.DB, Secrets: a.Secrets, Now: cfg.Now})
 	a.Jobs = jobs.NewService(a.DB, a.Engine, cfg.Now)
+	a.Approvals = foureyes.New(foureyes.Options{DB: a.DB, Clients: a.Keys, Now: cfg.Now, Logger: cfg.Logger.With("component", "foureyes")})
+	a.Jobs.UseGate(a.Approvals)
+	a.Approvals.UseWrites(a.Jobs)
 	a.Customers = customers.New(customers.Options{DB: a.DB, Clients: a.Keys, Cache: a.Cache, Writes: a.Jobs, Now: cfg.Now})
 	if a.sessions, err = session.New(a.DB, session.Options{
 		Keys: cookieKeys, Secure: cfg.SecureCookies, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.MaxSession, Now: cfg.Now,
@@ -211,6 +217,7 @@ func (a *App) build(ctx context.Context, dataDir string) error {
 		Customers: a.Customers, Credit: credit.New(figures, a.Customers), Applications: apps, Resellers: resellers.New(a.Keys, a.Cache), Onboarding: onboard,
 		Limiters: a.Keys.Limiters(), Sessions: a.sessions, Catalog: catalog, Assets: assets, Metrics: a.Metrics,
 		Health: a.health, Logger: cfg.Logger, Now: cfg.Now, TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken,
+		Approvals: a.Approvals,
 	})
 	return err
 }
