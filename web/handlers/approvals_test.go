@@ -16,6 +16,7 @@ import (
 	"resellerportal/jobs"
 	"resellerportal/partnerapi"
 	"resellerportal/store"
+	"resellerportal/users"
 )
 
 // fourEyesOn switches four-eyes approval on as the admin, through the
@@ -435,5 +436,61 @@ func TestFourEyesSettings(t *testing.T) {
 	}
 	if r := p.get(p.login("staff"), "/admin/four-eyes"); r.StatusCode != http.StatusForbidden {
 		t.Errorf("staff: %d", r.StatusCode)
+	}
+}
+
+// TestApprovalOfAResellersRequest: a reseller's login's suspension waits
+// too; its reseller's logins see the request but none of them may decide
+// it (the control is the distributor's); the distributor's staff approve,
+// and the write goes with the reseller's own key.
+func TestApprovalOfAResellersRequest(t *testing.T) {
+	p := newPortal(t)
+	p.fillCustomers()
+	p.saveSubagentKey()
+	p.fourEyesOn("1000", 24)
+	ctx := t.Context()
+	sub := p.login("subagent")
+	uins := rowUins(t, p.get(sub, "/customers/").Body)
+	if len(uins) == 0 {
+		t.Fatal("the reseller has no customers")
+	}
+	id := p.heldRequest(sub, p.post(sub, "/customers/"+uins[0]+"/suspend", nil))
+	if a := p.approval(id); a.OnBehalfOf != p.subUin {
+		t.Fatalf("the request is for reseller %d, want %d", a.OnBehalfOf, p.subUin)
+	}
+
+	colleague, _, err := p.app.Users.Create(ctx, audit.CommandLine(), users.Input{Username: "subagent-two", Role: "subagent",
+		SubagentUin: strconv.FormatUint(p.subUin, 10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.setPassword(colleague, testPassword)
+	other := p.browser()
+	if r := p.post(other, "/login", url.Values{"username": {colleague.Username}, "password": {testPassword}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %d", r.StatusCode)
+	}
+	if rows := byTestID(t, p.get(other, "/approvals").Body, "approval-row"); len(rows) != 1 {
+		t.Errorf("the reseller's other login lists %d requests", len(rows))
+	}
+	if r := p.post(other, "/approvals/"+itoa(id)+"/approve", nil); r.StatusCode != http.StatusForbidden {
+		t.Errorf("the reseller's other login approved: %d", r.StatusCode)
+	}
+	if p.sandbox.Requests(partnerapi.ActionForceQN) != 0 {
+		t.Fatal("the suspension reached the API before approval")
+	}
+	if r := p.post(p.login("staff"), "/approvals/"+itoa(id)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("staff approval: %d", r.StatusCode)
+	}
+	n, _ := strconv.ParseUint(uins[0], 10, 64)
+	if p.sandbox.Requests(partnerapi.ActionForceQN) != 1 || p.row(n).Force != 2 {
+		t.Errorf("after approval: %d calls, force %d", p.sandbox.Requests(partnerapi.ActionForceQN), p.row(n).Force)
+	}
+	if rows := p.auditRows("approval.request"); len(rows) != 1 || rows[0].OnBehalfOf != p.subUin {
+		t.Errorf("request rows %+v", rows)
+	}
+	// The requester sees the outcome on its request.
+	page := p.get(sub, "/approvals/"+itoa(id))
+	if s := byTestID(t, page.Body, "approval-state"); len(s) != 1 || attr(s[0], "data-state") != store.ApprovalUsed {
+		t.Error("the requester does not see the request used")
 	}
 }
