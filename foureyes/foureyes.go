@@ -356,7 +356,10 @@ func (s *Service) view(ctx context.Context, actor audit.Actor, a store.ApprovalR
 	if r.State == store.ApprovalPending && !s.now().Before(a.ExpiresAt) {
 		r.State = store.ApprovalExpired
 	}
-	r.MayDecide = r.State == store.ApprovalPending && mayDecide(actor, a, r.Intents)
+	// An approved request whose writes were never stored (the portal
+	// stopped in between) may be sent again: the gate still sends it once.
+	unsent := r.State == store.ApprovalApproved && a.JobID == 0 && s.now().Before(a.ExpiresAt)
+	r.MayDecide = (r.State == store.ApprovalPending || unsent) && mayDecide(actor, a, r.Intents)
 	return r, nil
 }
 
@@ -491,21 +494,54 @@ type Decision struct {
 // Approve approves a pending request as a second person and submits its
 // writes, in the requester's name (they see the result), with the
 // approval, then waits a while for their outcome. The state changes only
-// from pending, so a second approval (a double click, a replayed form)
-// finds it decided and sends nothing.
+// from pending, and the gate uses an approval once, so a second approval
+// (a double click, a replayed form) sends nothing. An approved request
+// whose job was never stored is submitted again.
 func (s *Service) Approve(ctx context.Context, actor audit.Actor, id int64) (Decision, error) {
 	r, err := s.decidable(ctx, actor, id)
 	if err != nil {
 		return Decision{}, err
 	}
-	if r.State != store.ApprovalPending {
+	if !r.MayDecide {
 		return Decision{}, apperr.New(apperr.Conflict, "", msgDecided)
 	}
 	requester, err := s.db.UserByID(ctx, r.RequestedBy)
 	if err != nil {
 		return Decision{}, fmt.Errorf("approve request %d: %w", id, err)
 	}
-	err = s.db.WriteDetached(ctx, func(tx *store.Tx) error {
+	if r.State == store.ApprovalPending {
+		if err := s.decideApproved(ctx, actor, r); err != nil {
+			return Decision{}, err
+		}
+	}
+	// Approved, the writes are submitted whatever becomes of the request
+	// that approved them: a hang-up must not leave an approval unsent.
+	sctx := context.WithoutCancel(ctx)
+	params := r.Params
+	params.Approval = id
+	job, err := s.writes.SubmitWrites(sctx, audit.UserActor(requester, actor.Addr), r.Title, params, r.Intents)
+	if err != nil {
+		s.audit(sctx, actor.Entry("approval.submit", r.CustomerUin, map[string]string{"request": strconv.FormatInt(id, 10)}), err)
+		return Decision{}, fmt.Errorf("approve request %d: %w", id, err)
+	}
+	if err := s.db.WriteDetached(sctx, func(tx *store.Tx) error { return tx.SetApprovalJob(ctx, id, job.ID) }); err != nil {
+		return Decision{}, fmt.Errorf("approve request %d: %w", id, err)
+	}
+	out, err := s.writes.Await(ctx, job.ID, s.writeWait)
+	if err != nil {
+		return Decision{}, err
+	}
+	if out.Ended {
+		s.sweep(sctx)
+	}
+	r, err = s.Request(sctx, actor, id)
+	return Decision{Request: r, Outcome: out}, err
+}
+
+// decideApproved moves a pending request to approved, with its audit row.
+func (s *Service) decideApproved(ctx context.Context, actor audit.Actor, r Request) error {
+	id := r.ID
+	err := s.db.WriteDetached(ctx, func(tx *store.Tx) error {
 		if err := tx.DecideApprovalRequest(ctx, id, store.ApprovalPending, store.ApprovalApproved, actor.UserID, actor.Username, ""); err != nil {
 			return err
 		}
@@ -515,30 +551,12 @@ func (s *Service) Approve(ctx context.Context, actor audit.Actor, id int64) (Dec
 		return err
 	})
 	if errors.Is(err, store.ErrConflict) {
-		return Decision{}, apperr.New(apperr.Conflict, "", msgDecided).Because(err)
+		return apperr.New(apperr.Conflict, "", msgDecided).Because(err)
 	}
 	if err != nil {
-		return Decision{}, fmt.Errorf("approve request %d: %w", id, err)
+		return fmt.Errorf("approve request %d: %w", id, err)
 	}
-	params := r.Params
-	params.Approval = id
-	job, err := s.writes.SubmitWrites(ctx, audit.UserActor(requester, actor.Addr), r.Title, params, r.Intents)
-	if err != nil {
-		s.audit(ctx, actor.Entry("approval.submit", r.CustomerUin, map[string]string{"request": strconv.FormatInt(id, 10)}), err)
-		return Decision{}, fmt.Errorf("approve request %d: %w", id, err)
-	}
-	if err := s.db.WriteDetached(ctx, func(tx *store.Tx) error { return tx.SetApprovalJob(ctx, id, job.ID) }); err != nil {
-		return Decision{}, fmt.Errorf("approve request %d: %w", id, err)
-	}
-	out, err := s.writes.Await(ctx, job.ID, s.writeWait)
-	if err != nil {
-		return Decision{}, err
-	}
-	if out.Ended {
-		s.sweep(ctx)
-	}
-	r, err = s.Request(context.WithoutCancel(ctx), actor, id)
-	return Decision{Request: r, Outcome: out}, err
+	return nil
 }
 
 // Reject refuses a pending request, with a reason the requester reads.
@@ -590,6 +608,28 @@ func (s *Service) audit(ctx context.Context, e store.AuditEntry, cause error) {
 // row. It runs whenever requests are read, so what a page shows is so in
 // the log; its failures are logged: the page can still be shown.
 func (s *Service) sweep(ctx context.Context) {
+	if any, err := s.db.HasExpiredPending(ctx, s.now()); err != nil || any {
+		s.expire(ctx)
+	}
+	ended, err := s.db.ApprovalsAwaitingOutcome(ctx)
+	if err != nil {
+		s.logger.Error("approval outcomes", "err", err)
+		return
+	}
+	for _, a := range ended {
+		if err := s.recordOutcome(ctx, a); err != nil {
+			s.logger.Error("approval outcome", "request", a.ID, "err", err)
+		}
+	}
+}
+
+// Sweep is the periodic sweep (see sweep): requests expire and outcomes
+// are audited even while nobody opens Approvals.
+func (s *Service) Sweep(ctx context.Context) { s.sweep(ctx) }
+
+// expire marks the pending requests past their time expired, each with
+// its audit row.
+func (s *Service) expire(ctx context.Context) {
 	err := s.db.WriteDetached(ctx, func(tx *store.Tx) error {
 		expired, err := tx.ExpireApprovalRequests(ctx, s.now())
 		if err != nil {
@@ -606,16 +646,6 @@ func (s *Service) sweep(ctx context.Context) {
 	})
 	if err != nil {
 		s.logger.Error("expire approval requests", "err", err)
-	}
-	ended, err := s.db.ApprovalsAwaitingOutcome(ctx)
-	if err != nil {
-		s.logger.Error("approval outcomes", "err", err)
-		return
-	}
-	for _, a := range ended {
-		if err := s.recordOutcome(ctx, a); err != nil {
-			s.logger.Error("approval outcome", "request", a.ID, "err", err)
-		}
 	}
 }
 

@@ -215,6 +215,18 @@ func (tx *Tx) ExpireApprovalRequests(ctx context.Context, now time.Time) ([]Appr
 	return out, rows.Err()
 }
 
+// HasExpiredPending reports whether a pending request's time ran out by
+// now, so the sweep writes only when there is something to mark.
+func (db *DB) HasExpiredPending(ctx context.Context, now time.Time) (bool, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM approval_requests WHERE state = ? AND expires_at <= ? LIMIT 1)`,
+		ApprovalPending, formatTime(now)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("expired approval requests: %w", err)
+	}
+	return n > 0, nil
+}
+
 // ApprovalFilter selects approval requests.
 type ApprovalFilter struct {
 	States      []string // any of these; all when empty

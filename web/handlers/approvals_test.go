@@ -494,3 +494,37 @@ func TestApprovalOfAResellersRequest(t *testing.T) {
 		t.Error("the requester does not see the request used")
 	}
 }
+
+// TestApprovalSentAfterAnInterruption: a request approved whose writes job
+// was never stored (the portal stopped in between) is sent by approving
+// again — once.
+func TestApprovalSentAfterAnInterruption(t *testing.T) {
+	p := newPortal(t)
+	p.fillCustomers()
+	p.fourEyesOn("1000", 24)
+	staff, admin := p.login("staff"), p.login("admin")
+	uin := p.directCustomers(1)[0]
+	id := p.heldRequest(staff, p.post(staff, "/customers/"+strconv.FormatUint(uin, 10)+"/suspend", nil))
+	ctx := t.Context()
+	if err := p.db.Write(ctx, func(tx *store.Tx) error {
+		return tx.DecideApprovalRequest(ctx, id, store.ApprovalPending, store.ApprovalApproved, p.users["admin"].ID, "admin-user", "")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	page := p.get(admin, "/approvals/"+itoa(id))
+	if len(byTestID(t, page.Body, "approve-form")) != 1 || len(byTestID(t, page.Body, "reject-form")) != 0 {
+		t.Fatal("an approved, unsent request is not offered to be sent")
+	}
+	if r := p.post(staff, "/approvals/"+itoa(id)+"/approve", nil); r.StatusCode != http.StatusForbidden {
+		t.Errorf("the requester sent it: %d", r.StatusCode)
+	}
+	if r := p.post(admin, "/approvals/"+itoa(id)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("send: %d", r.StatusCode)
+	}
+	if r := p.post(admin, "/approvals/"+itoa(id)+"/approve", nil); r.StatusCode != http.StatusConflict {
+		t.Errorf("sending again: %d", r.StatusCode)
+	}
+	if n := p.sandbox.Requests(partnerapi.ActionForceQN); n != 1 || p.approval(id).State != store.ApprovalUsed {
+		t.Errorf("%d ForceQN calls, state %s", n, p.approval(id).State)
+	}
+}

@@ -322,6 +322,9 @@ func (a *App) Run(ctx context.Context) error {
 	var engineErr error
 	wg.Go(func() { engineErr = a.Engine.Run(ctx) })
 	wg.Go(func() { a.every(ctx, 10*time.Minute, a.sweepSessions) })
+	// Four-eyes: requests expire, and approved writes' outcomes are audited,
+	// even while nobody opens Approvals.
+	wg.Go(func() { a.every(ctx, time.Minute, a.Approvals.Sweep) })
 	wg.Go(func() {
 		a.every(ctx, refusalsEvery, func(ctx context.Context) {
 			if err := a.Users.RecordRefusals(ctx, false); err != nil && ctx.Err() == nil {
