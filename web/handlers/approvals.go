@@ -123,7 +123,7 @@ func approvalsURL(list foureyes.List, page int) string {
 func (h *Handlers) approvalRow(ctx context.Context, req foureyes.Request) templates.ApprovalRow {
 	row := templates.ApprovalRow{
 		ID: strconv.FormatInt(req.ID, 10), Href: approvalsPath + "/" + strconv.FormatInt(req.ID, 10),
-		Created: formatTime(ctx, req.CreatedAt), Requester: req.RequestedByName, Title: req.Title,
+		Created: formatTime(ctx, req.CreatedAt), Requester: req.RequestedByName, Title: approvalWhat(ctx, req),
 		Customer: customerLabel(req.CustomerName, req.CustomerUin), Amount: usdText(req.Amount), Writes: req.Writes,
 		State: req.State, StateID: "approvals.state_" + req.State, Expires: formatTime(ctx, req.ExpiresAt),
 		DecidedBy: req.DecidedByName, Reseller: formatUin(req.OnBehalfOf), Own: req.Own, MayDecide: req.MayDecide,
@@ -135,6 +135,16 @@ func (h *Handlers) approvalRow(ctx context.Context, req foureyes.Request) templa
 		row.DecidedAt = formatTime(ctx, req.DecidedAt)
 	}
 	return row
+}
+
+// approvalWhat says what a request asks for in the reader's language: its
+// first write's kind (the stored title is the job's, in English).
+func approvalWhat(ctx context.Context, req foureyes.Request) string {
+	if len(req.Intents) == 0 {
+		return req.Title
+	}
+	w := approvalWrite(req.Intents[0])
+	return tr(ctx, w.ActionID, map[string]any{"Action": w.Action})
 }
 
 // customerLabel names a customer by name and UIN, or by UIN alone.
@@ -192,9 +202,9 @@ func (h *Handlers) showApproval(w http.ResponseWriter, r *http.Request, id int64
 	for _, in := range req.Intents {
 		v.Writes = append(v.Writes, approvalWrite(in))
 	}
-	v.ApproveLabel = tr(ctx, "approvals.approve_do", map[string]any{"Title": req.Title, "Customer": v.Customer})
+	v.ApproveLabel = tr(ctx, "approvals.approve_do", map[string]any{"Title": v.Title, "Customer": v.Customer})
 	if v.Amount != "" {
-		v.ApproveLabel = tr(ctx, "approvals.approve_do_amount", map[string]any{"Title": req.Title, "Customer": v.Customer, "Amount": v.Amount})
+		v.ApproveLabel = tr(ctx, "approvals.approve_do_amount", map[string]any{"Title": v.Title, "Customer": v.Customer, "Amount": v.Amount})
 	}
 	h.render(w, r, status, templates.ApprovalPage(h.page(w, r, "approvals.request_title"), v))
 }

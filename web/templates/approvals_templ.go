@@ -39,7 +39,7 @@ type ApprovalRow struct {
 	Created   string
 	Requester string
 	Reseller  string // the reseller the requester acts for, "" for the partner's own
-	Title     string
+	Title     string // what it asks for, in the reader's language
 	Customer  string // name and UIN of the first write's customer
 	Amount    string // the credit allocated in all, "" for none
 	Writes    int
