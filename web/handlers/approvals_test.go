@@ -528,3 +528,75 @@ func TestApprovalSentAfterAnInterruption(t *testing.T) {
 		t.Errorf("%d ForceQN calls, state %s", n, p.approval(id).State)
 	}
 }
+
+// TestApprovalConcurrentClicks: the same suspension posted from several
+// tabs at once makes one request, and several approvers clicking at once
+// send it once.
+func TestApprovalConcurrentClicks(t *testing.T) {
+	p := newPortal(t)
+	p.fillCustomers()
+	p.fourEyesOn("1000", 24)
+	uin := p.directCustomers(1)[0]
+	path := "/customers/" + strconv.FormatUint(uin, 10) + "/suspend"
+	const n = 6
+	staffTabs, approvers := make([]*http.Client, n), make([]*http.Client, n)
+	for i := range n {
+		staffTabs[i] = p.login("staff")
+		approvers[i] = p.login("admin")
+	}
+	codes := make(chan int, n)
+	done := make(chan struct{})
+	for i := range n {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			req, _ := http.NewRequest(http.MethodPost, p.ts.URL+path, strings.NewReader(""))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := staffTabs[i].Do(req)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	for range n {
+		<-done
+		if c := <-codes; c != http.StatusSeeOther {
+			t.Errorf("a tab's suspension answered %d", c)
+		}
+	}
+	rows, total, err := p.db.ListApprovalRequests(t.Context(), store.ApprovalFilter{})
+	if err != nil || total != 1 {
+		t.Fatalf("%d requests from %d tabs (%v)", total, n, err)
+	}
+	id := rows[0].ID
+	for i := range n {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			req, _ := http.NewRequest(http.MethodPost, p.ts.URL+"/approvals/"+itoa(id)+"/approve", strings.NewReader(""))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := approvers[i].Do(req)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	sent := 0
+	for range n {
+		<-done
+		switch c := <-codes; c {
+		case http.StatusSeeOther:
+			sent++
+		case http.StatusConflict:
+		default:
+			t.Errorf("an approval answered %d", c)
+		}
+	}
+	if sent < 1 || p.sandbox.Requests(partnerapi.ActionForceQN) != 1 {
+		t.Errorf("%d approvals went through, %d ForceQN calls; want the suspension sent once", sent, p.sandbox.Requests(partnerapi.ActionForceQN))
+	}
+}
