@@ -154,6 +154,12 @@ func (s *Service) Prepare(ctx context.Context, params jobs.WriteParams, intents 
 		}
 		at := s.now()
 		s.mu.Lock()
+		for k, f := range s.facts {
+			// Figures no submission used (a preview never confirmed) go.
+			if at.Sub(f.at) > factFresh {
+				delete(s.facts, k)
+			}
+		}
 		for _, d := range resp.Data {
 			s.facts[factKey{params.AsReseller, d.Uin}] = available{amount: d.RemainingCredit.Decimal(), at: at}
 		}

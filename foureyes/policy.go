@@ -43,6 +43,10 @@ func holds(set Settings, params jobs.WriteParams, intents []jobs.WriteIntent, fa
 			out = append(out, r)
 		}
 	}
+	// A customer's take-backs in one job count together: two that each
+	// leave credit may not both.
+	takeBacks := map[factKey]decimal.Decimal{}
+	var order []factKey
 	for _, w := range intents {
 		switch w.Action {
 		case partnerapi.ActionForceQN:
@@ -68,10 +72,17 @@ func holds(set Settings, params jobs.WriteParams, intents []jobs.WriteIntent, fa
 				add(HoldTakeBack)
 				continue
 			}
-			have, ok := fact(factKey{params.AsReseller, w.ClientUin})
-			if !ok || !have.Add(amt).IsPositive() {
-				add(HoldTakeBack)
+			k := factKey{params.AsReseller, w.ClientUin}
+			if _, seen := takeBacks[k]; !seen {
+				order = append(order, k)
 			}
+			takeBacks[k] = takeBacks[k].Add(amt)
+		}
+	}
+	for _, k := range order {
+		have, ok := fact(k)
+		if !ok || !have.Add(takeBacks[k]).IsPositive() {
+			add(HoldTakeBack)
 		}
 	}
 	return out

@@ -40,6 +40,8 @@ func TestHolds(t *testing.T) {
 		{"a suspension", []jobs.WriteIntent{{Action: partnerapi.ActionForceQN, ClientUin: 1, Type: &two}}, []string{HoldSuspension}},
 		{"a restore", []jobs.WriteIntent{{Action: partnerapi.ActionForceQN, ClientUin: 1, Type: &zero}}, nil},
 		{"a remark", []jobs.WriteIntent{{Action: partnerapi.ActionModifyClientRemark, ClientUin: 1, Remark: "x"}}, nil},
+		{"two take-backs of one customer that together leave nothing", []jobs.WriteIntent{alloc(1, "-25"), alloc(3, "10"), alloc(1, "-25")}, []string{HoldTakeBack}},
+		{"two take-backs of one customer that leave credit", []jobs.WriteIntent{alloc(1, "-20"), alloc(1, "-20")}, nil},
 		{"a bulk job with one line above", []jobs.WriteIntent{alloc(3, "10"), alloc(4, "10"), alloc(5, "2000"), alloc(6, "10")}, []string{HoldOverLimit}},
 		{"every reason once", []jobs.WriteIntent{alloc(3, "2000"), alloc(4, "3000"), {Action: partnerapi.ActionForceQN, ClientUin: 1, Type: &two}, alloc(2, "-1")},
 			[]string{HoldOverLimit, HoldSuspension, HoldTakeBack}},
