@@ -78,20 +78,28 @@ func TestSuspensionApprovedBySecondPerson(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`nav.side a[href="/approvals"]`), chromedp.NodeVisible),
 		chromedp.WaitVisible(testID("approval-row")),
 	)
-	if problems := admin.pageProblems(t, pageVisit{"/approvals", http.StatusOK}); len(problems) > 0 {
-		t.Errorf("the Approvals page: %s", strings.Join(problems, "; "))
+	for _, s := range screens {
+		admin.emulate(t, s)
+		if problems := admin.pageProblems(t, pageVisit{"/approvals", http.StatusOK}); len(problems) > 0 {
+			t.Errorf("the Approvals page on %s: %s", s.name, strings.Join(problems, "; "))
+		}
 	}
+	admin.emulate(t, screens[0])
 	admin.do(t, "open the request", chromedp.Click(testID("approval-link"), chromedp.NodeVisible), chromedp.WaitVisible(testID("approve-confirm")))
 	request := admin.path(t)
 	if label := admin.text(t, testID("approve-confirm")); !strings.Contains(label, name) || !strings.Contains(label, uin) {
 		t.Errorf("the approve button says %q, want the customer %s (%s)", label, name, uin)
 	}
-	if problems := admin.pageProblems(t, pageVisit{request, http.StatusOK}); len(problems) > 0 {
-		t.Errorf("the request's page: %s", strings.Join(problems, "; "))
-	}
-	admin.emulate(t, screens[1])
-	if problems := admin.pageProblems(t, pageVisit{request, http.StatusOK}); len(problems) > 0 {
-		t.Errorf("the request's page on a phone: %s", strings.Join(problems, "; "))
+	for _, s := range screens {
+		admin.emulate(t, s)
+		for _, lang := range s.languages {
+			if admin.lang(t) != lang {
+				admin.chooseLanguage(t, lang)
+			}
+			if problems := admin.pageProblems(t, pageVisit{request, http.StatusOK}); len(problems) > 0 {
+				t.Errorf("the request's page on %s in %s: %s", s.name, lang, strings.Join(problems, "; "))
+			}
+		}
 	}
 	admin.emulate(t, screens[0])
 	admin.do(t, "approve",
