@@ -15,6 +15,10 @@ var actions = []string{
 	// phase (intent, outcome, reconciled).
 	"AllocateCustomerCredit", "ForceQN", "ModifyClientRemark", "ApproveClientApply", "ApproveSubAgentApply",
 	"CreateAccount", "CreateAndSendClientInvitationMail", "SendVerifyCode",
+	// Four-eyes approval (foureyes): its settings, and each request's
+	// life: held, approved or rejected, expired, its writes' outcome.
+	"foureyes.settings", "approval.request", "approval.approve", "approval.reject", "approval.expire",
+	"approval.submit", "approval.outcome",
 }
 
 // Actions lists the actions the portal records, for the audit page's filter.

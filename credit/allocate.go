@@ -44,6 +44,21 @@ type Writes interface {
 	CheckAgain(ctx context.Context, actor audit.Actor, id int64) (jobs.Outcome, error)
 }
 
+// Approvals reads, just before writes are submitted, the figures four-eyes
+// approval decides take-backs on (the gate cannot call the API).
+type Approvals interface {
+	Prepare(ctx context.Context, params jobs.WriteParams, intents []jobs.WriteIntent) error
+}
+
+// prepareApproval gives four-eyes approval its figures; when they cannot
+// be read the gate holds a take-back for approval, the safe side, so the
+// error changes nothing here.
+func (s *Service) prepareApproval(ctx context.Context, params jobs.WriteParams, intents []jobs.WriteIntent) {
+	if s.approvals != nil {
+		_ = s.approvals.Prepare(ctx, params, intents)
+	}
+}
+
 // Ledger reads the allocations made through the portal.
 type Ledger interface {
 	CreditAllocationByKey(ctx context.Context, key string) (store.CreditAllocation, error)
@@ -361,6 +376,7 @@ func (s *Service) Allocate(ctx context.Context, actor audit.Actor, r Request) (A
 	}
 	intent := jobs.WriteIntent{Action: action, ClientUin: checked.Uin, AddedCredit: checked.Amount, Remark: checked.Remark,
 		Key: checked.Key, CreditBefore: p.Credit.String(), RemainingBefore: p.Remaining.String()}
+	s.prepareApproval(ctx, params, []jobs.WriteIntent{intent})
 	job, err := s.writes.SubmitWrites(ctx, actor, title, params, []jobs.WriteIntent{intent})
 	var held *jobs.HeldError
 	var used *jobs.KeyUsedError

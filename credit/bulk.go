@@ -306,6 +306,17 @@ func (s *Service) batch(ctx context.Context, actor audit.Actor, b store.CreditBa
 			out.TakenBack = out.TakenBack.Add(amount.Neg())
 		}
 	}
+	if b.JobID == 0 && b.Approval != 0 && len(out.Lines) > 0 {
+		// Held for approval: once approved, its lines have a job.
+		if a, err := s.ledger.CreditAllocationByKey(ctx, lineKey(b.Key, out.Lines[0].Line)); err == nil && a.JobID != 0 {
+			b.JobID, out.JobID = a.JobID, a.JobID
+			if err := s.batches.Write(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+				return tx.SetCreditBatchJob(ctx, b.ID, a.JobID, b.Approval)
+			}); err != nil {
+				return Batch{}, err
+			}
+		}
+	}
 	if b.JobID == 0 {
 		figs, err := s.figures.Figures(ctx, actor, apicache.Cached)
 		if err == nil && figs.Credit.Value != nil {
@@ -385,7 +396,9 @@ func (s *Service) ConfirmBulk(ctx context.Context, actor audit.Actor, id int64) 
 			AddedCredit: l.Amount, Remark: l.Remark, Key: lineKey(b.Key, l.Line), RemainingBefore: l.Remaining})
 	}
 	title := fmt.Sprintf("Bulk allocation %d: %d lines", b.ID, len(intents))
-	job, err := s.writes.SubmitWrites(ctx, actor, title, jobs.WriteParams{AsReseller: actor.OnBehalfOf()}, intents)
+	params := jobs.WriteParams{AsReseller: actor.OnBehalfOf()}
+	s.prepareApproval(ctx, params, intents)
+	job, err := s.writes.SubmitWrites(ctx, actor, title, params, intents)
 	var held *jobs.HeldError
 	var used *jobs.KeyUsedError
 	var busy *jobs.BusyError

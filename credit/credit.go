@@ -48,6 +48,7 @@ type Service struct {
 	ledger         Ledger
 	batches        Batches
 	thresholds     Thresholds
+	approvals      Approvals
 }
 
 // Options are the credit service's dependencies.
@@ -65,11 +66,14 @@ type Options struct {
 	Batches Batches
 	// Thresholds are the customers' low-credit watch thresholds.
 	Thresholds Thresholds
+	// Approvals reads what four-eyes approval decides take-backs on; nil
+	// when there is no four-eyes approval.
+	Approvals Approvals
 }
 
 // New returns the credit service.
 func New(o Options) *Service {
-	return &Service{figures: o.Figures, customers: o.Customers, customerCredit: o.Customers, pools: o.Pools, writes: o.Writes, ledger: o.Ledger, batches: o.Batches, thresholds: o.Thresholds}
+	return &Service{figures: o.Figures, customers: o.Customers, customerCredit: o.Customers, pools: o.Pools, writes: o.Writes, ledger: o.Ledger, batches: o.Batches, thresholds: o.Thresholds, approvals: o.Approvals}
 }
 
 // Level is where a customer's available credit stands against its watch

@@ -212,6 +212,12 @@ func (tb *tab) tabTo(t *testing.T, sel chromedp.CSS) {
 	tb.fatalf(t, "%d Tab presses never reached %s; the stops were:\n    %s", maxTabs, sel, strings.Join(stops, "\n    "))
 }
 
+// maxPageStops bounds the Shift+Tab presses back to a page's start: from
+// its first stop the browser wraps to its last, so the walk may cross
+// every stop of the page (a list of applications has many), not only
+// those before its content.
+const maxPageStops = 4 * maxTabs
+
 // focusPageStart moves the focus back to the start of the page with
 // Shift+Tab, until nothing has it, so that the next Tab goes to the first
 // stop; it is how a page that focuses a field when it loads is started
@@ -219,8 +225,8 @@ func (tb *tab) tabTo(t *testing.T, sel chromedp.CSS) {
 func (tb *tab) focusPageStart(t *testing.T) {
 	t.Helper()
 	for i := 0; !tb.focused(t).Body; i++ {
-		if i == maxTabs {
-			tb.fatalf(t, "%d Shift+Tab presses never left the page's first element", maxTabs)
+		if i == maxPageStops {
+			tb.fatalf(t, "%d Shift+Tab presses never left the page's first element", maxPageStops)
 		}
 		tb.press(t, "press Shift+Tab", kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift))
 	}

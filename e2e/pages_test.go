@@ -146,8 +146,14 @@ func (tb *tab) reachablePages(t *testing.T, role string) []pageVisit {
 			add(path, http.StatusOK)
 		}
 	}
+	if slices.Contains(links, "/approvals") {
+		// Four-eyes approval's other listings: decided requests and one's own.
+		for _, path := range []string{"/approvals?list=decided", "/approvals?list=mine"} {
+			add(path, http.StatusOK)
+		}
+	}
 	if role == "admin" {
-		for _, path := range []string{"/jobs", "/admin/users", "/admin/credentials", "/admin/api-status"} {
+		for _, path := range []string{"/jobs", "/admin/users", "/admin/credentials", "/admin/api-status", "/admin/four-eyes"} {
 			if !slices.Contains(links, path) {
 				tb.fatalf(t, "the administrator's navigation has no link to %s: %v", path, links)
 			}

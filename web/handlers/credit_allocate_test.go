@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/xuri/excelize/v2"
+	"golang.org/x/net/html"
 
 	"resellerportal/export"
 	"resellerportal/partnerapi"
@@ -388,4 +389,94 @@ func TestLedger(t *testing.T) {
 	if err != nil || len(entries) != 2 || entries[0].RequestId == "" {
 		t.Errorf("ledger rows %+v %v", entries, err)
 	}
+}
+
+// TestAllocationWaitsForASecondPerson switches four-eyes approval on: an
+// allocation above the amount, the same form sent again, and a bulk
+// allocation with one such line all wait, with nothing sent, until a
+// second person approves; then each is sent once.
+func TestAllocationWaitsForASecondPerson(t *testing.T) {
+	p := newPortal(t)
+	uins := p.directCustomers(3)
+	p.fillCustomers()
+	p.fourEyesOn("100", 24)
+	staff := p.login("staff")
+	path := "/credit/" + strconv.FormatUint(uins[0], 10) + "/allocate"
+	form := url.Values{"key": {p.allocationForm(staff, path)}, "amount": {"500"}, "remark": {"big one"}}
+	r := p.post(staff, path, form)
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("allocate: %d", r.StatusCode)
+	}
+	page := p.follow(staff, r)
+	held := byTestID(t, page.Body, "allocation-result")
+	if len(held) != 1 || attr(held[0], "data-state") != "held" || len(byTestID(t, page.Body, "allocation-approval")) != 1 {
+		t.Fatalf("an allocation above the amount is not waiting")
+	}
+	// Replayed, it is the same waiting allocation, and one request.
+	if again := p.post(staff, path, form); again.Header.Get("Location") != r.Header.Get("Location")+"?replayed=1" {
+		t.Errorf("replayed to %q", again.Header.Get("Location"))
+	}
+	requestHref := attr(byTestID(t, page.Body, "allocation-approval")[0], "href")
+	id := strings.TrimPrefix(requestHref, "/approvals/")
+	// A small allocation goes straight through.
+	other := "/credit/" + strconv.FormatUint(uins[1], 10) + "/allocate"
+	if r := p.post(staff, other, url.Values{"key": {p.allocationForm(staff, other)}, "amount": {"50"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("small allocation: %d", r.StatusCode)
+	} else if got := byTestID(t, p.follow(staff, r).Body, "allocation-result"); attr(got[0], "data-state") != "ok" {
+		t.Errorf("a small allocation: %s", attr(got[0], "data-state"))
+	}
+	// A bulk allocation with a line above the amount waits whole.
+	file := strconv.FormatUint(uins[2], 10) + ",10\n" + strconv.FormatUint(uins[1], 10) + ",150\n"
+	up := p.upload(staff, p.bulkKey(staff), file)
+	batch := up.Header.Get("Location")
+	if c := p.post(staff, batch+"/confirm", nil); c.StatusCode != http.StatusSeeOther {
+		t.Fatalf("bulk confirm: %d", c.StatusCode)
+	}
+	if len(byTestID(t, p.get(staff, batch).Body, "bulk-held")) != 1 {
+		t.Error("the bulk allocation is not waiting")
+	}
+	if n := p.sandbox.Requests(partnerapi.ActionAllocateCustomerCredit); n != 1 {
+		t.Fatalf("%d allocations sent before approval, want only the small one", n)
+	}
+	// The requester cannot approve; a second person can.
+	if r := p.post(staff, "/approvals/"+id+"/approve", nil); r.StatusCode == http.StatusSeeOther && p.approval(mustID(t, id)).State != "pending" {
+		t.Fatal("the requester approved their own request")
+	}
+	admin := p.login("admin")
+	if r := p.post(admin, "/approvals/"+id+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve: %d %s", r.StatusCode, r.Body)
+	}
+	al, err := p.db.CreditAllocationByKey(t.Context(), form.Get("key"))
+	if err != nil || al.JobID == 0 {
+		t.Fatalf("approved allocation: %+v %v", al, err)
+	}
+	p.waitJob(al.JobID)
+	if got := byTestID(t, p.get(staff, r.Header.Get("Location")).Body, "allocation-result"); attr(got[0], "data-state") != "ok" {
+		t.Errorf("after approval: %s", attr(got[0], "data-state"))
+	}
+	bulkReq := attr(find(t, p.get(staff, batch).Body, func(n *html.Node) bool {
+		return n.Data == "a" && strings.HasPrefix(attr(n, "href"), "/approvals/")
+	})[0], "href")
+	if r := p.post(admin, bulkReq+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve bulk: %d", r.StatusCode)
+	}
+	bid, _ := strconv.ParseInt(strings.TrimPrefix(batch, "/credit/bulk/"), 10, 64)
+	page = p.get(staff, batch) // finds its job now
+	if len(byTestID(t, page.Body, "bulk-outcomes")) != 1 {
+		t.Fatal("the approved bulk allocation has no job on its page")
+	}
+	b, _ := p.db.CreditBatchByID(t.Context(), bid)
+	p.waitJob(b.JobID)
+	if n := p.sandbox.Requests(partnerapi.ActionAllocateCustomerCredit); n != 4 {
+		t.Errorf("%d allocations sent in all, want 4", n)
+	}
+}
+
+func mustID(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

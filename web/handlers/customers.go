@@ -652,6 +652,12 @@ func (h *Handlers) setSuspended(w http.ResponseWriter, r *http.Request, suspend 
 	}
 	a := actor(r)
 	wr, err := h.customers.SetSuspended(ctx, a, uin, suspend)
+	if msg, held := heldMessage(ctx, err); held {
+		// Four-eyes: nothing was sent; a second person decides.
+		h.flash(w, r, "info", msg)
+		redirect(w, r, "/customers/"+strconv.FormatUint(uin, 10))
+		return
+	}
 	if err != nil {
 		if e, ok := apperr.As(err); ok && e.Kind == apperr.Conflict {
 			h.flash(w, r, "info", tr(ctx, e.MessageID))

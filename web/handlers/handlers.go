@@ -145,6 +145,8 @@ type Options struct {
 	Onboarding OnboardingService
 	// Watch serves the low-credit watch: thresholds and the lists.
 	Watch WatchService
+	// Approvals serves four-eyes approval: its settings and requests.
+	Approvals ApprovalService
 }
 
 // Handlers serves the portal.
@@ -174,6 +176,7 @@ type Handlers struct {
 	resellers    ResellerService
 	onboarding   OnboardingService
 	watch        WatchService
+	approvals    ApprovalService
 }
 
 // New checks the options and returns the handlers.
@@ -191,6 +194,9 @@ func New(o Options) (*Handlers, error) {
 	if o.Watch == nil {
 		return nil, errors.New("handlers: missing the low-credit watch service")
 	}
+	if o.Approvals == nil {
+		return nil, errors.New("handlers: missing the approvals service")
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -202,5 +208,6 @@ func New(o Options) (*Handlers, error) {
 		sessions: o.Sessions, catalog: o.Catalog, assets: o.Assets, metrics: o.Metrics, health: o.Health,
 		logger: o.Logger, now: o.Now, proxies: o.TrustedProxies, token: o.MetricsToken, once: &oneTime{},
 		applications: o.Applications, resellers: o.Resellers, onboarding: o.Onboarding, watch: o.Watch,
+		approvals: o.Approvals,
 	}, nil
 }

@@ -49,6 +49,7 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request, titleID string) 
 		}
 		p.User = &templates.SignedIn{Username: u.Username, DisplayName: name, Role: u.Role}
 		p.Nav = navigation(principal(ctx), r.URL.Path)
+		h.pendingApprovals(ctx, p.Nav)
 	}
 	if sess := currentSession(ctx); sess != nil {
 		if msg, ok := sess.Values["flash"].(string); ok {
@@ -81,10 +82,12 @@ func navigation(p auth.Principal, path string) []templates.NavItem {
 		{"nav.credit", "/credit", "nav.group.money", auth.ViewCredit},
 		{"nav.ledger", "/credit/ledger", "", auth.ViewCredit},
 		{"nav.bulk", "/credit/bulk", "", auth.WriteCredit},
+		{"approvals.nav", approvalsPath, "", auth.WriteCustomers},
 		{"nav.jobs", "/jobs", "nav.group.operations", auth.ViewJobs},
 		{"nav.audit", "/audit", "", auth.ViewAudit},
 		{"nav.users", "/admin/users", "nav.group.admin", auth.ManageUsers},
 		{"nav.credentials", "/admin/credentials", "", auth.ManageCredentials},
+		{"approvals.nav_settings", "/admin/four-eyes", "", auth.ManageSettings},
 		{"nav.apistatus", "/admin/api-status", "", auth.ViewAPIStatus},
 	}
 	var out []templates.NavItem

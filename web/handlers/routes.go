@@ -92,6 +92,17 @@ func (h *Handlers) Routes() http.Handler {
 				r.With(h.require(auth.WriteCredit)).Post("/{uin}/watch", h.saveWatch)
 			})
 
+			// Four-eyes approval: those who make writes see the requests (a
+			// reseller's login its own reseller's); the service decides who
+			// may approve or reject each.
+			r.Route("/approvals", func(r chi.Router) {
+				r.Use(h.require(auth.WriteCustomers))
+				r.Get("/", h.approvalsPage)
+				r.Get("/{id}", h.approvalPage)
+				r.Post("/{id}/approve", h.approve)
+				r.Post("/{id}/reject", h.reject)
+			})
+
 			// Applications: people who onboard customers; deciding on a
 			// reseller's application also needs WriteSubagents (the service
 			// checks it).
@@ -157,6 +168,8 @@ func (h *Handlers) Routes() http.Handler {
 				r.Post("/{id}/enable", h.enableUser)
 				r.Post("/{id}/sessions/{sid}/end", h.endUserSession)
 			})
+			r.With(h.require(auth.ManageSettings)).Get("/admin/four-eyes", h.fourEyesPage)
+			r.With(h.require(auth.ManageSettings)).Post("/admin/four-eyes", h.saveFourEyes)
 			r.Route("/admin/credentials", func(r chi.Router) {
 				r.Use(h.require(auth.ManageCredentials))
 				r.Get("/", h.credentialsPage)

@@ -67,6 +67,12 @@ var routeAccess = map[string]access{
 	"POST /credit/{uin}/allocate":               writers,
 	"GET /credit/{uin}/watch":                   everyone, // a reseller's login: its own customers only (404 otherwise)
 	"POST /credit/{uin}/watch":                  writers,
+	"GET /approvals/":                           writers,
+	"GET /approvals/{id}":                       writers,
+	"POST /approvals/{id}/approve":              writers,
+	"POST /approvals/{id}/reject":               writers,
+	"GET /admin/four-eyes":                      admins,
+	"POST /admin/four-eyes":                     admins,
 	"GET /customers/":                           everyone,
 	"GET /customers.csv":                        everyone,
 	"POST /customers/refresh":                   workers,

@@ -38,6 +38,7 @@ type NavItem struct {
 	Href    string
 	Current bool
 	GroupID string // message id of the group heading this entry starts, if any
+	Count   int    // things waiting there for the reader (approval requests), shown beside the label
 }
 
 // NavGroup is a run of navigation entries under one heading ("" for none).

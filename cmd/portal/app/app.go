@@ -25,6 +25,7 @@ import (
 	"resellerportal/credit"
 	"resellerportal/customers"
 	"resellerportal/dashboard"
+	"resellerportal/foureyes"
 	"resellerportal/jobs"
 	"resellerportal/keyring"
 	"resellerportal/metrics"
@@ -82,6 +83,8 @@ type App struct {
 	Engine    *jobs.Engine
 	Secrets   *jobs.Secrets // new accounts' passwords, in memory until sent
 	Customers *customers.Service
+	// Approvals is four-eyes approval, the gate in front of every writes job.
+	Approvals *foureyes.Service
 	Audit     *audit.Log
 	Cache     *apicache.Cache
 	Handlers  *handlers.Handlers
@@ -181,6 +184,9 @@ func (a *App) build(ctx context.Context, dataDir string) error {
 	a.Engine = jobs.New(a.DB, a.Keys, cfg.Logger.With("component", "jobs"),
 		jobs.DirectoryRefresh{}, jobs.BillsRefresh{DB: a.DB}, jobs.ApplyWrites{DB: a.DB, Secrets: a.Secrets, Now: cfg.Now})
 	a.Jobs = jobs.NewService(a.DB, a.Engine, cfg.Now)
+	a.Approvals = foureyes.New(foureyes.Options{DB: a.DB, Clients: a.Keys, Now: cfg.Now, Logger: cfg.Logger.With("component", "foureyes")})
+	a.Jobs.UseGate(a.Approvals)
+	a.Approvals.UseWrites(a.Jobs)
 	a.Customers = customers.New(customers.Options{DB: a.DB, Clients: a.Keys, Cache: a.Cache, Writes: a.Jobs, Now: cfg.Now})
 	if a.sessions, err = session.New(a.DB, session.Options{
 		Keys: cookieKeys, Secure: cfg.SecureCookies, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.MaxSession, Now: cfg.Now,
@@ -209,12 +215,13 @@ func (a *App) build(ctx context.Context, dataDir string) error {
 	figures := dashboard.New(a.Keys, a.Cache)
 	rs := resellers.New(a.Keys, a.Cache)
 	watches := watch.NewService(a.DB)
-	creditService := credit.New(credit.Options{Figures: figures, Customers: a.Customers, Pools: rs, Writes: a.Jobs, Ledger: a.DB, Batches: a.DB, Thresholds: watches})
+	creditService := credit.New(credit.Options{Figures: figures, Customers: a.Customers, Pools: rs, Writes: a.Jobs, Ledger: a.DB, Batches: a.DB, Thresholds: watches, Approvals: a.Approvals})
 	a.Handlers, err = handlers.New(handlers.Options{
 		Users: a.Users, Keys: a.Keys, Audit: a.Audit, Dashboard: figures, Jobs: a.Jobs, Watch: watches,
 		Customers: a.Customers, Credit: creditService, Allocations: creditService, Bulk: creditService, Applications: apps, Resellers: rs, Onboarding: onboard,
 		Limiters: a.Keys.Limiters(), Sessions: a.sessions, Catalog: catalog, Assets: assets, Metrics: a.Metrics,
 		Health: a.health, Logger: cfg.Logger, Now: cfg.Now, TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken,
+		Approvals: a.Approvals,
 	})
 	return err
 }
@@ -319,6 +326,9 @@ func (a *App) Run(ctx context.Context) error {
 	var engineErr error
 	wg.Go(func() { engineErr = a.Engine.Run(ctx) })
 	wg.Go(func() { a.every(ctx, 10*time.Minute, a.sweepSessions) })
+	// Four-eyes: requests expire, and approved writes' outcomes are audited,
+	// even while nobody opens Approvals.
+	wg.Go(func() { a.every(ctx, time.Minute, a.Approvals.Sweep) })
 	wg.Go(func() {
 		a.every(ctx, refusalsEvery, func(ctx context.Context) {
 			if err := a.Users.RecordRefusals(ctx, false); err != nil && ctx.Err() == nil {
