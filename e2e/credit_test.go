@@ -182,3 +182,47 @@ func TestBulkAllocation(t *testing.T) {
 		t.Error("no result file to download")
 	}
 }
+
+// TestAllocationApprovedBySecondPerson: with four-eyes approval on for
+// allocations above 100 dollars, a staff member's allocation of 300 waits;
+// the administrator approves it from its request, and it is made.
+func TestAllocationApprovedBySecondPerson(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, staff)
+	admin := e.signedInTab(t, "admin")
+	admin.emulate(t, screens[0])
+	admin.open(t, "/admin/four-eyes")
+	admin.do(t, "switch four-eyes approval on above USD 100",
+		chromedp.Click(testID("foureyes-enabled"), chromedp.NodeVisible),
+		chromedp.SetValue(testID("foureyes-threshold"), "100"),
+		chromedp.Click(testID("foureyes-save")),
+		chromedp.WaitVisible(testID("flash")),
+	)
+	sam := e.signedInTab(t, staff.username)
+	sam.emulate(t, screens[0])
+	sam.fillCustomers(t)
+	sam.open(t, "/credit")
+	uin := eval[string](t, sam, `document.querySelector("[data-testid=credit-row]").dataset.uin`)
+	sam.open(t, "/credit/"+uin+"/allocate")
+	sam.do(t, "allocate 300",
+		chromedp.SendKeys(testID("allocate-amount"), "300"),
+		chromedp.Click(testID("allocate-review")),
+		chromedp.WaitVisible(testID("allocate-confirm")),
+		chromedp.Click(testID("allocate-confirm")),
+		chromedp.WaitVisible(testID("allocation-held")),
+	)
+	allocation := sam.path(t)
+	request := eval[string](t, sam, `document.querySelector("[data-testid=allocation-approval]").getAttribute("href")`)
+
+	admin.open(t, request)
+	admin.do(t, "approve",
+		chromedp.Click(testID("approve-confirm"), chromedp.NodeVisible),
+		chromedp.WaitVisible(testID("flash")),
+	)
+	// Approved, it is on its way or made: the page follows it.
+	sam.open(t, allocation)
+	sam.waitUntil(t, "the allocation to be made", `document.querySelector("[data-testid=allocation-result]").dataset.state === "ok"`)
+	if got := sam.text(t, testID("allocation-credit-after")); got == "" {
+		t.Error("no credit after the approved allocation")
+	}
+}
