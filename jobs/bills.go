@@ -13,20 +13,11 @@ import (
 	"resellerportal/store"
 )
 
-// BillSummary is one customer's bill totals for one month, as the four
-// summary actions answer them.
-type BillSummary struct {
-	Uin       uint64
-	Month     string
-	Total     partnerapi.Amount
-	ByProduct []partnerapi.BusinessSummaryOverviewItem
-	ByRegion  []partnerapi.RegionSummaryOverviewItem
-	ByPayMode []partnerapi.PayModeSummaryOverviewItem
-}
-
 // BillsRefresh refreshes one month's bill summaries for the partner's
-// direct customers; the current month's total also goes on each customer's
-// row in the customers table (Customer.Spend).
+// direct customers into the bill tables (store.BillMonth: the total and
+// the totals by product, region, pay mode and transaction type); the
+// current month's total also goes on each customer's row in the customers
+// table (Customer.Spend).
 type BillsRefresh struct {
 	DB  *store.DB
 	Now func() time.Time // clock for the cache's "as of"; time.Now when nil
@@ -160,9 +151,6 @@ func PlanBills(month string, uins []uint64) []Item {
 	return items
 }
 
-// BillCacheKey is the cache key of a customer's month.
-func BillCacheKey(month string, uin uint64) string { return month + "/" + strconv.FormatUint(uin, 10) }
-
 // Do reads the month's total and its three breakdowns at once: each action
 // has its own budget, so four calls take as long as one.
 func (b BillsRefresh) Do(ctx context.Context, c *partnerapi.Client, _ store.Job, it store.JobItem) (Result, error) {
@@ -170,33 +158,32 @@ func (b BillsRefresh) Do(ctx context.Context, c *partnerapi.Client, _ store.Job,
 	if err := json.Unmarshal(it.Payload, &p); err != nil {
 		return Result{}, fmt.Errorf("bills item %d: %w", it.Seq, err)
 	}
-	s := BillSummary{Uin: p.CustomerUin, Month: p.Month}
+	s := store.BillMonth{CustomerUin: p.CustomerUin, Month: p.Month}
 	uin := int64(p.CustomerUin)
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
-	var reqID string
 	wg.Go(func() {
 		r, err := c.DescribeCustomerBillSummary(ctx, &partnerapi.DescribeCustomerBillSummaryRequest{CustomerUin: p.CustomerUin, Month: p.Month})
 		if errs[0] = err; err == nil {
-			s.Total, reqID = r.TotalCost, r.RequestId
+			s.Total, s.RequestID = r.TotalCost.String(), r.RequestId
 		}
 	})
 	wg.Go(func() {
 		r, err := c.DescribeBillSummaryByProduct(ctx, &partnerapi.DescribeBillSummaryByProductRequest{CustomerUin: uin, BillMonth: p.Month})
 		if errs[1] = err; err == nil {
-			s.ByProduct = r.SummaryOverview
+			s.Products = ProductParts(r.SummaryOverview)
 		}
 	})
 	wg.Go(func() {
 		r, err := c.DescribeBillSummaryByRegion(ctx, &partnerapi.DescribeBillSummaryByRegionRequest{CustomerUin: uin, BillMonth: p.Month})
 		if errs[2] = err; err == nil {
-			s.ByRegion = r.SummaryOverview
+			s.Regions = RegionParts(r.SummaryOverview)
 		}
 	})
 	wg.Go(func() {
 		r, err := c.DescribeBillSummaryByPayMode(ctx, &partnerapi.DescribeBillSummaryByPayModeRequest{CustomerUin: uin, BillMonth: p.Month})
 		if errs[3] = err; err == nil {
-			s.ByPayMode = r.SummaryOverview
+			s.PayModes = PayModeParts(r.SummaryOverview)
 		}
 	})
 	wg.Wait()
@@ -205,33 +192,60 @@ func (b BillsRefresh) Do(ctx context.Context, c *partnerapi.Client, _ store.Job,
 			return Result{}, err
 		}
 	}
-	v, err := json.Marshal(s)
+	summary, err := json.Marshal(map[string]string{"TotalCost": s.Total})
 	if err != nil {
 		return Result{}, err
 	}
-	summary, err := json.Marshal(map[string]string{"TotalCost": s.Total.String()})
-	if err != nil {
-		return Result{}, err
-	}
-	key, fetched := BillCacheKey(p.Month, p.CustomerUin), clockNow(b.Now)
+	s.FetchedAt = clockNow(b.Now)
 	// The customer list shows this month's spend: the current month's
 	// total goes on the customer's row too.
-	current := p.Month == fetched.UTC().Format(monthLayout)
-	total := s.Total.String()
+	current := p.Month == s.FetchedAt.UTC().Format(monthLayout)
 	save := func(ctx context.Context, tx *store.Tx) error {
-		if err := tx.CachePut(ctx, CacheBillSummary, key, v, fetched); err != nil {
+		if err := tx.PutBillMonth(ctx, s); err != nil {
 			return err
 		}
 		if !current {
 			return nil
 		}
 		// A customer planned from the API list may not be in the table (yet).
-		if err := tx.SetCustomerSpend(ctx, p.CustomerUin, p.Month, total); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := tx.SetCustomerSpend(ctx, p.CustomerUin, p.Month, s.Total); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		return nil
 	}
-	return Result{RequestID: reqID, Summary: summary, Save: save}, nil
+	return Result{RequestID: s.RequestID, Summary: summary, Save: save}, nil
+}
+
+// ProductParts are DescribeBillSummaryByProduct's lines as stored.
+func ProductParts(items []partnerapi.BusinessSummaryOverviewItem) []store.BillPart {
+	out := make([]store.BillPart, 0, len(items))
+	for _, x := range items {
+		out = append(out, store.BillPart{Code: x.BusinessCode, Name: x.BusinessCodeName, OriginalCost: x.OriginalCost, VoucherAmount: x.VoucherPayAmount, Total: x.TotalCost})
+	}
+	return out
+}
+
+// RegionParts are DescribeBillSummaryByRegion's lines as stored.
+func RegionParts(items []partnerapi.RegionSummaryOverviewItem) []store.BillPart {
+	out := make([]store.BillPart, 0, len(items))
+	for _, x := range items {
+		out = append(out, store.BillPart{Code: x.RegionId, Name: x.RegionName, OriginalCost: x.OriginalCost, VoucherAmount: x.VoucherPayAmount, Total: x.TotalCost})
+	}
+	return out
+}
+
+// PayModeParts are DescribeBillSummaryByPayMode's lines, each with its
+// transaction types, as stored.
+func PayModeParts(items []partnerapi.PayModeSummaryOverviewItem) []store.BillPayMode {
+	out := make([]store.BillPayMode, 0, len(items))
+	for _, x := range items {
+		m := store.BillPayMode{BillPart: store.BillPart{Code: x.PayMode, Name: x.PayModeName, OriginalCost: x.OriginalCost, VoucherAmount: x.VoucherPayAmount, Total: x.TotalCost}}
+		for _, a := range x.Detail {
+			m.Actions = append(m.Actions, store.BillPart{Code: a.ActionType, Name: a.ActionTypeName, OriginalCost: a.OriginalCost, VoucherAmount: a.VoucherPayAmount, Total: a.TotalCost})
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // Reconcile is never needed for reads.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -99,7 +100,10 @@ func TestOpenMigratesAndIsIdempotent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := int64(len(entries)); version != want {
+			// Numbers are given out per branch, so there may be gaps: the
+			// version is the last file's number.
+			last, _, _ := strings.Cut(entries[len(entries)-1].Name(), "_")
+			if want, _ := strconv.ParseInt(last, 10, 64); version != want {
 				t.Errorf("schema version = %d, want %d", version, want)
 			}
 			var applied int
