@@ -21,6 +21,7 @@ import (
 	"resellerportal/apicache"
 	"resellerportal/applications"
 	"resellerportal/audit"
+	"resellerportal/billing"
 	"resellerportal/auth"
 	"resellerportal/credit"
 	"resellerportal/customers"
@@ -81,6 +82,7 @@ type App struct {
 	Engine    *jobs.Engine
 	Secrets   *jobs.Secrets // new accounts' passwords, in memory until sent
 	Customers *customers.Service
+	Billing   *billing.Service
 	Audit     *audit.Log
 	Cache     *apicache.Cache
 	Handlers  *handlers.Handlers
@@ -181,6 +183,7 @@ func (a *App) build(ctx context.Context, dataDir string) error {
 		jobs.DirectoryRefresh{}, jobs.BillsRefresh{DB: a.DB}, jobs.ApplyWrites{DB: a.DB, Secrets: a.Secrets, Now: cfg.Now})
 	a.Jobs = jobs.NewService(a.DB, a.Engine, cfg.Now)
 	a.Customers = customers.New(customers.Options{DB: a.DB, Clients: a.Keys, Cache: a.Cache, Writes: a.Jobs, Now: cfg.Now})
+	a.Billing = billing.New(billing.Options{DB: a.DB, Clients: a.Keys, Cache: a.Cache, Jobs: a.Jobs, Customers: a.Customers, Now: cfg.Now})
 	if a.sessions, err = session.New(a.DB, session.Options{
 		Keys: cookieKeys, Secure: cfg.SecureCookies, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.MaxSession, Now: cfg.Now,
 	}); err != nil {
