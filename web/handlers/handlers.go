@@ -139,6 +139,8 @@ type Options struct {
 	Resellers    ResellerService
 	// Onboarding serves invitations, new accounts and the sandbox outbox.
 	Onboarding OnboardingService
+	// Billing serves the bills pages.
+	Billing BillingService
 }
 
 // Handlers serves the portal.
@@ -165,6 +167,7 @@ type Handlers struct {
 	applications ApplicationService
 	resellers    ResellerService
 	onboarding   OnboardingService
+	billing      BillingService
 }
 
 // New checks the options and returns the handlers.
@@ -179,6 +182,9 @@ func New(o Options) (*Handlers, error) {
 	if o.Onboarding == nil {
 		return nil, errors.New("handlers: missing the onboarding service")
 	}
+	if o.Billing == nil {
+		return nil, errors.New("handlers: missing the billing service")
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -190,5 +196,6 @@ func New(o Options) (*Handlers, error) {
 		sessions: o.Sessions, catalog: o.Catalog, assets: o.Assets, metrics: o.Metrics, health: o.Health,
 		logger: o.Logger, now: o.Now, proxies: o.TrustedProxies, token: o.MetricsToken, once: &oneTime{},
 		applications: o.Applications, resellers: o.Resellers, onboarding: o.Onboarding,
+		billing: o.Billing,
 	}, nil
 }

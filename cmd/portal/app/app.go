@@ -212,6 +212,7 @@ func (a *App) build(ctx context.Context, dataDir string) error {
 	a.Handlers, err = handlers.New(handlers.Options{
 		Users: a.Users, Keys: a.Keys, Audit: a.Audit, Dashboard: figures, Jobs: a.Jobs,
 		Customers: a.Customers, Credit: credit.New(figures, a.Customers), Applications: apps, Resellers: resellers.New(a.Keys, a.Cache), Onboarding: onboard,
+		Billing:  a.Billing,
 		Limiters: a.Keys.Limiters(), Sessions: a.sessions, Catalog: catalog, Assets: assets, Metrics: a.Metrics,
 		Health: a.health, Logger: cfg.Logger, Now: cfg.Now, TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken,
 	})
