@@ -281,3 +281,30 @@ func TestBillsRefreshRunning(t *testing.T) {
 		t.Fatalf("poll after the end: %d %s", r.StatusCode, r.Body)
 	}
 }
+
+// TestBillsOfAResellersCustomer: a reseller's login opens its own
+// customer's month, read with the reseller's own key; without one stored,
+// the page says why instead of reading it with the distributor's.
+func TestBillsOfAResellersCustomer(t *testing.T) {
+	p := newPortal(t)
+	p.fillCustomers()
+	month := p.app.Billing.Months()[1]
+	reseller := p.subUin
+	mine, _, err := p.db.SearchCustomers(t.Context(), store.CustomerQuery{ResellerUin: &reseller, Sort: "uin", Limit: 1})
+	if err != nil || len(mine) == 0 {
+		t.Fatalf("reseller %d has no customers: %v", reseller, err)
+	}
+	path := "/bills/" + strconv.FormatUint(mine[0].Uin, 10) + "/" + month
+	r := p.get(p.login("subagent"), path)
+	if r.StatusCode != http.StatusOK || len(byTestID(t, r.Body, "api-note")) != 1 || len(byTestID(t, r.Body, "bills-month-total")) != 0 {
+		t.Fatalf("own customer without the reseller's key: %d, note %d", r.StatusCode, len(byTestID(t, r.Body, "api-note")))
+	}
+	// The partner's people see the same customer the same way: the
+	// distributor's key cannot read a reseller's customer's bills.
+	if r := p.get(p.login("finance"), path); r.StatusCode != http.StatusOK || len(byTestID(t, r.Body, "api-note")) != 1 {
+		t.Fatalf("finance on a reseller's customer: %d", r.StatusCode)
+	}
+	if r := p.get(p.login("subagent"), path+".xlsx"); r.StatusCode == http.StatusOK {
+		t.Fatal("an export of a month that cannot be read")
+	}
+}
