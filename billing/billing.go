@@ -226,12 +226,14 @@ type Overview struct {
 	Pages     int
 	Total     decimal.Decimal // the month's total over every customer read
 	Previous  decimal.Decimal // the month before's, over every customer read then
-	// Of is how many direct customers the bills refresh reads (0 for a
-	// delegated login, whose customers the refresh does not read).
-	Of     int
-	AsOf   time.Time // the oldest read of the month; zero when none
-	Stale  bool
-	Months []MonthTotal // the last ChartMonths months, oldest first
+	// Of is how many direct customers the bills refresh reads, and
+	// DirectRead how many of them the month holds (both 0 for a delegated
+	// login).
+	Of         int
+	DirectRead int
+	AsOf       time.Time // the oldest read of the month; zero when none
+	Stale      bool
+	Months     []MonthTotal // the last ChartMonths months, oldest first
 	// Running is the month's refresh queued or running; nil when none.
 	Running    *Progress
 	CanRefresh bool
@@ -276,6 +278,9 @@ func (s *Service) Overview(ctx context.Context, actor audit.Actor, f Filters) (O
 	if actor.OnBehalfOf() == 0 {
 		direct := uint64(0)
 		if _, o.Of, err = s.db.SearchCustomers(ctx, store.CustomerQuery{ResellerUin: &direct, Limit: 1}); err != nil {
+			return Overview{}, fmt.Errorf("bills overview: %w", err)
+		}
+		if o.DirectRead, _, err = s.db.BillMonthStats(ctx, f.store.Month); err != nil {
 			return Overview{}, fmt.Errorf("bills overview: %w", err)
 		}
 	}

@@ -3,6 +3,7 @@ package billing_test
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"resellerportal/auth"
 	"resellerportal/billing"
 	"resellerportal/cmd/portal/app"
+	"resellerportal/keyring"
 	"resellerportal/partnerapi"
 	"resellerportal/store"
 )
@@ -29,6 +31,12 @@ type world struct {
 }
 
 func newWorld(t *testing.T, customers int) *world {
+	t.Helper()
+	return newWorldWith(t, customers, nil)
+}
+
+// newWorldWith is newWorld with something done before the bills are read.
+func newWorldWith(t *testing.T, customers int, before func(a *app.App)) *world {
 	t.Helper()
 	ctx := t.Context()
 	a, err := app.Open(ctx, app.Config{DataDir: t.TempDir(), SandboxSeed: 5, SandboxCustomers: customers, RateScale: 200, HashCost: auth.TestCost})
@@ -52,6 +60,9 @@ func newWorld(t *testing.T, customers int) *world {
 		t.Fatal(err)
 	}
 	w.await(t, dir.ID)
+	if before != nil {
+		before(a)
+	}
 	var ids []int64
 	for _, m := range a.Billing.Months() {
 		j, _, err := a.Billing.Refresh(ctx, w.staff, m)
@@ -253,5 +264,60 @@ func TestRolesAndExports(t *testing.T) {
 	}
 	if rows[0].TargetUin != cs[0].Uin || rows[0].Params["format"] != "xlsx" || rows[1].Params["format"] != "csv" || rows[1].Params["month"] != month {
 		t.Fatalf("audit rows %+v", rows)
+	}
+}
+
+// TestResellersCustomersWithTheirKey: with a second-level reseller's own
+// key stored, the refresh reads its customers with it, and the reseller's
+// login finds them, and only them, on its overview.
+func TestResellersCustomersWithTheirKey(t *testing.T) {
+	var reseller uint64
+	w := newWorldWith(t, 4, func(a *app.App) {
+		sb, err := a.Sandbox()
+		if err != nil {
+			t.Fatal(err)
+		}
+		demo := sb.DemoSubAgent()
+		reseller = demo.Uin
+		if _, err := a.Keys.Save(t.Context(), audit.CommandLine(), keyring.Input{Kind: store.CredentialSubagent,
+			SubagentUin: strconv.FormatUint(demo.Uin, 10), SecretID: demo.Credential.SecretId, SecretKey: demo.Credential.SecretKey}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	ctx := t.Context()
+	svc := w.app.Billing
+	mine, n, err := w.app.DB.SearchCustomers(ctx, store.CustomerQuery{ResellerUin: &reseller, Sort: "uin", Limit: 100})
+	if err != nil || n == 0 {
+		t.Fatalf("reseller %d has %d customers, %v", reseller, n, err)
+	}
+	sub := audit.Actor{Principal: auth.Principal{UserID: 99, Role: auth.RoleSubagent, SubagentUin: reseller}}
+	month := svc.Months()[1]
+	f, err := svc.ParseQuery(sub, billing.Query{Month: month, Sort: "uin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := svc.Overview(ctx, sub, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Rows) != len(mine) {
+		t.Fatalf("the reseller's login sees %d rows of its %d customers", len(o.Rows), len(mine))
+	}
+	c, err := w.app.Keys.ActAs(ctx, reseller)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range o.Rows {
+		if r.Uin != mine[i].Uin || r.ResellerUin != reseller {
+			t.Fatalf("row %d: %+v", i, r.BillRow)
+		}
+		if want := detailSum(t, c, r.Uin, month); !r.Amount.Equal(want) {
+			t.Errorf("customer %d: %s, detail lines %s", r.Uin, r.Amount, want)
+		}
+	}
+	// The partner's people count the direct customers as before.
+	f, _ = svc.ParseQuery(w.staff, billing.Query{Month: month})
+	if o, err = svc.Overview(ctx, w.staff, f); err != nil || o.DirectRead != o.Of || o.Customers != o.Of+len(mine) {
+		t.Fatalf("partner overview: %d of %d direct, %d rows, %v", o.DirectRead, o.Of, o.Customers, err)
 	}
 }

@@ -376,15 +376,19 @@ func (db *DB) BillTotals(ctx context.Context, months []string, reseller *uint64)
 	return out, nil
 }
 
-// BillMonthStats returns how many customers a month's summaries hold and
-// the oldest fetch among them (zero when none), for the Jobs page's
-// freshness figures.
+// BillMonthStats returns how many of the partner's direct customers (or
+// customers the table does not hold) a month's summaries hold and the
+// oldest fetch among them (zero when none), for the freshness figures,
+// which count against the direct customers: the ones the bills refresh
+// always reads.
 func (db *DB) BillMonthStats(ctx context.Context, month string) (int, time.Time, error) {
 	var (
 		n      int
 		oldest sql.NullString
 	)
-	if err := db.read.QueryRowContext(ctx, `SELECT count(*), min(fetched_at) FROM bill_months WHERE month = ?`, month).Scan(&n, &oldest); err != nil {
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*), min(b.fetched_at) FROM bill_months b
+		LEFT JOIN customers c ON c.uin = b.customer_uin
+		WHERE b.month = ? AND coalesce(c.reseller_uin, 0) = 0`, month).Scan(&n, &oldest); err != nil {
 		return 0, time.Time{}, fmt.Errorf("bill month stats: %w", err)
 	}
 	t, err := parseNullTime(oldest)

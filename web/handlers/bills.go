@@ -134,6 +134,9 @@ func (h *Handlers) fillBills(ctx context.Context, a audit.Actor, v *templates.Bi
 	month := f.Month
 	v.Month, v.Total, v.Previous, v.Change = month, usd(o.Total), usd(o.Previous), signedUSD(o.Total.Sub(o.Previous))
 	v.Read, v.Of, v.Stale, v.CanRefresh, v.Reseller = o.Customers, o.Of, o.Stale && o.Customers > 0, o.CanRefresh, a.OnBehalfOf() != 0
+	if o.Of > 0 {
+		v.Read = o.DirectRead
+	}
 	v.AsOf = formatTime(ctx, o.AsOf)
 	if p := o.Running; p != nil {
 		v.Progress = billsProgressView(ctx, month, p)

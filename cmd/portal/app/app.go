@@ -180,7 +180,7 @@ func (a *App) build(ctx context.Context, dataDir string) error {
 	a.Audit = audit.NewLog(a.DB)
 	a.Secrets = jobs.NewSecrets(cfg.Now)
 	a.Engine = jobs.New(a.DB, a.Keys, cfg.Logger.With("component", "jobs"),
-		jobs.DirectoryRefresh{}, jobs.BillsRefresh{DB: a.DB}, jobs.ApplyWrites{DB: a.DB, Secrets: a.Secrets, Now: cfg.Now})
+		jobs.DirectoryRefresh{}, jobs.BillsRefresh{DB: a.DB, Clients: a.Keys}, jobs.ApplyWrites{DB: a.DB, Secrets: a.Secrets, Now: cfg.Now})
 	a.Jobs = jobs.NewService(a.DB, a.Engine, cfg.Now)
 	a.Customers = customers.New(customers.Options{DB: a.DB, Clients: a.Keys, Cache: a.Cache, Writes: a.Jobs, Now: cfg.Now})
 	a.Billing = billing.New(billing.Options{DB: a.DB, Clients: a.Keys, Cache: a.Cache, Jobs: a.Jobs, Customers: a.Customers, Now: cfg.Now})
