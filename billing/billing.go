@@ -226,6 +226,9 @@ type Overview struct {
 	Pages     int
 	Total     decimal.Decimal // the month's total over every customer read
 	Previous  decimal.Decimal // the month before's, over every customer read then
+	// PreviousRead: the month before was read for some customer, so the
+	// change means something.
+	PreviousRead bool
 	// Of is how many direct customers the bills refresh reads, and
 	// DirectRead how many of them the month holds (both 0 for a delegated
 	// login).
@@ -274,6 +277,7 @@ func (s *Service) Overview(ctx context.Context, actor audit.Actor, f Filters) (O
 	}
 	cur, prev := totals[ChartMonths-1], totals[ChartMonths-2]
 	o.Total, o.Previous, o.AsOf = store.FromE8(cur.TotalE8), store.FromE8(prev.TotalE8), cur.Oldest
+	o.PreviousRead = prev.Customers > 0
 	o.Stale = apicache.Stale(apicache.BillsKind(f.store.Month, s.now()), cur.Oldest, s.now())
 	if actor.OnBehalfOf() == 0 {
 		direct := uint64(0)

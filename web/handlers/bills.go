@@ -132,7 +132,10 @@ func (h *Handlers) billsPage(w http.ResponseWriter, r *http.Request) {
 func (h *Handlers) fillBills(ctx context.Context, a audit.Actor, v *templates.BillsOverview, o billing.Overview) {
 	f := o.Filters
 	month := f.Month
-	v.Month, v.Total, v.Previous, v.Change = month, usd(o.Total), usd(o.Previous), signedUSD(o.Total.Sub(o.Previous))
+	v.Month, v.Total = month, usd(o.Total)
+	if o.PreviousRead {
+		v.Previous, v.Change = usd(o.Previous), signedUSD(o.Total.Sub(o.Previous))
+	}
 	v.Read, v.Of, v.Stale, v.CanRefresh, v.Reseller = o.Customers, o.Of, o.Stale && o.Customers > 0, o.CanRefresh, a.OnBehalfOf() != 0
 	if o.Of > 0 {
 		v.Read = o.DirectRead

@@ -33,7 +33,7 @@ const ChartScale = 1000
 
 // Vertical charts' geometry, in viewBox units.
 const (
-	vWidth  = 600
+	vWidth  = 480
 	vHeight = 220
 	vTop    = 16
 	vPlot   = 170 // the plot's height: bars end at vTop+vPlot
@@ -67,10 +67,10 @@ func vFont(n int) string {
 
 // Horizontal charts' geometry: one row a bar, its label above it.
 const (
-	hWidth = 600
+	hWidth = 360
 	hRow   = 40
 	hBar   = 14
-	hLong  = 440 // the longest bar
+	hLong  = 230 // the longest bar, leaving room for its value
 )
 
 func hHeight(n int) string { return f(max(n, 1)*hRow + 4) }
