@@ -316,11 +316,9 @@ func readDays(ctx context.Context, c *partnerapi.Client, uin uint64, days []stri
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		for _, e := range errs {
-			if e != nil {
-				return nil, e // the first, which carries its RequestId
-			}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // the first, which carries its RequestId
 		}
 	}
 	return out, nil

@@ -80,9 +80,6 @@ func signedUSD(d decimal.Decimal) string {
 	return usd(d)
 }
 
-// textUSD shows exact decimal text as dollars to the cent; "" stays "".
-func textUSD(s string) string { return decimalUSD(s) }
-
 func monthOptionsOf(months []string) []templates.Option {
 	out := make([]templates.Option, len(months))
 	for i, m := range months {
@@ -352,13 +349,13 @@ func (h *Handlers) billsMonthPage(w http.ResponseWriter, r *http.Request) {
 func partRows(ps []store.BillPart, sub bool) []templates.BillPartRow {
 	out := make([]templates.BillPartRow, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, templates.BillPartRow{Code: p.Code, Name: p.Name, Original: textUSD(p.OriginalCost), Voucher: textUSD(p.VoucherAmount), Cost: textUSD(p.Total), Sub: sub})
+		out = append(out, templates.BillPartRow{Code: p.Code, Name: p.Name, Original: decimalUSD(p.OriginalCost), Voucher: decimalUSD(p.VoucherAmount), Cost: decimalUSD(p.Total), Sub: sub})
 	}
 	return out
 }
 
 // partsChart draws a breakdown's lines as bars.
-func partsChart(ctx context.Context, id, label string, ps []store.BillPart) templates.Chart {
+func partsChart(id, label string, ps []store.BillPart) templates.Chart {
 	longest := decimal.Zero
 	values := make([]decimal.Decimal, len(ps))
 	for i, p := range ps {
@@ -371,7 +368,7 @@ func partsChart(ctx context.Context, id, label string, ps []store.BillPart) temp
 		if name == "" {
 			name = p.Code
 		}
-		c.Bars = append(c.Bars, templates.ChartBar{Label: name, Title: name, Value: textUSD(p.Total), Size: barSize(values[i], longest)})
+		c.Bars = append(c.Bars, templates.ChartBar{Label: name, Title: name, Value: decimalUSD(p.Total), Size: barSize(values[i], longest)})
 	}
 	return c
 }
@@ -385,7 +382,7 @@ func breakdown(ctx context.Context, m billing.Month, id, titleID string, rows []
 	if fig.Value == nil {
 		return b
 	}
-	b.Chart = partsChart(ctx, "bills-chart-"+id, tr(ctx, titleID), parts)
+	b.Chart = partsChart("bills-chart-"+id, tr(ctx, titleID), parts)
 	sum, ok := billing.Sum(parts)
 	b.Sum = usd(sum)
 	if m.Total.Value != nil && (!ok || !sum.Equal(m.Total.Value.Decimal())) {
@@ -461,7 +458,7 @@ func (h *Handlers) monthView(ctx context.Context, m billing.Month) templates.Bil
 		}
 		v.Daily = templates.Chart{ID: "bills-chart-daily", Label: tr(ctx, "bills.daily_label", map[string]any{"Month": m.Month})}
 		for _, d := range *m.Daily.Value {
-			total := textUSD(d.Total)
+			total := decimalUSD(d.Total)
 			v.Days = append(v.Days, templates.BillDay{Date: d.Date, Total: total})
 			v.Daily.Bars = append(v.Daily.Bars, templates.ChartBar{Label: d.Date[8:], Title: d.Date, Value: total, Size: barSize(decimalOf(d.Total), longest)})
 		}
@@ -475,7 +472,7 @@ func (h *Handlers) monthView(ctx context.Context, m billing.Month) templates.Bil
 		for _, l := range d.Lines {
 			v.Lines = append(v.Lines, templates.BillLine{Time: l.TransactionTime, Product: l.ProductName, SubProduct: l.SubProductName,
 				Mode: l.BillingMode, Type: l.TransactionType, Region: l.Region, Instance: l.InstanceId, Component: l.ComponentName,
-				Original: textUSD(l.OriginalCost), Voucher: textUSD(l.VoucherDeduction), Cost: textUSD(l.TotalCost)})
+				Original: decimalUSD(l.OriginalCost), Voucher: decimalUSD(l.VoucherDeduction), Cost: decimalUSD(l.TotalCost)})
 		}
 		page := f.PageNumber()
 		if page > 1 {
