@@ -11,6 +11,7 @@ var actions = []string{
 	// The low-credit watch: thresholds set, and a customer's credit
 	// falling past one (written once per fall, by the portal).
 	"credit.watch.set", "credit.watch.crossed",
+	"bills.export",
 	// Writes to the partner API, recorded by their action's name with a
 	// phase (intent, outcome, reconciled).
 	"AllocateCustomerCredit", "ForceQN", "ModifyClientRemark", "ApproveClientApply", "ApproveSubAgentApply",

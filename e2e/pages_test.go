@@ -152,6 +152,15 @@ func (tb *tab) reachablePages(t *testing.T, role string) []pageVisit {
 			add(path, http.StatusOK)
 		}
 	}
+	if slices.Contains(links, "/bills") {
+		// A customer's month: the partner's people see a direct customer's,
+		// a reseller's login is told it is not one of its customers.
+		status := int64(http.StatusOK)
+		if role == "subagent" {
+			status = http.StatusNotFound
+		}
+		add(fmt.Sprintf("/bills/%d/%s", demoDirectCustomerUin(t), time.Now().UTC().AddDate(0, 0, -time.Now().UTC().Day()).Format("2006-01")), status)
+	}
 	if role == "admin" {
 		for _, path := range []string{"/jobs", "/admin/users", "/admin/credentials", "/admin/api-status", "/admin/four-eyes"} {
 			if !slices.Contains(links, path) {

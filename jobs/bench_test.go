@@ -167,7 +167,7 @@ func benchmarkDirectoryRefresh(b *testing.B, customers int, scale float64, rtt t
 
 // BenchmarkJobsPageData measures what the Jobs page's poll (/jobs/list)
 // needs with 50,000 customers in the customers table (a fifth of them
-// indirect) and 50,000 bill summaries for the month: the freshness figures
+// indirect) and 50,000 customers' bill summaries for the month: the freshness figures
 // and the newest jobs.
 //
 //	go test -run '^$' -bench JobsPageData ./jobs/
@@ -187,7 +187,12 @@ func BenchmarkJobsPageData(b *testing.B) {
 	}
 	now := time.Now()
 	month := now.UTC().Format("2006-01")
-	summary := []byte(`{"Uin":100000000,"Month":"` + month + `","Total":"123.45","ByProduct":[{"BusinessCode":"p_cvm","BusinessCodeName":"Cloud Virtual Machine","TotalCost":"100.00000000"},{"BusinessCode":"p_cos","BusinessCodeName":"Cloud Object Storage","TotalCost":"23.45000000"}],"ByRegion":[{"RegionId":"1","RegionName":"Guangzhou","TotalCost":"123.45"}],"ByPayMode":[{"PayMode":"postPay","TotalCost":"123.45"}]}`)
+	summary := func(uin uint64, at time.Time) store.BillMonth {
+		return store.BillMonth{CustomerUin: uin, Month: month, Total: "123.45", FetchedAt: at,
+			Products: []store.BillPart{{Code: "p_cvm", Name: "Cloud Virtual Machine", Total: "100.00000000"}, {Code: "p_cos", Name: "Cloud Object Storage", Total: "23.45000000"}},
+			Regions:  []store.BillPart{{Code: "1", Name: "Guangzhou", Total: "123.45"}},
+			PayModes: []store.BillPayMode{{BillPart: store.BillPart{Code: "postPay", Total: "123.45"}}}}
+	}
 	for from := 0; from < customers; from += 1000 {
 		err := db.Write(ctx, func(tx *store.Tx) error {
 			for i := from; i < from+1000; i++ {
@@ -201,7 +206,7 @@ func BenchmarkJobsPageData(b *testing.B) {
 				if err := tx.UpsertCustomer(ctx, cu); err != nil {
 					return err
 				}
-				if err := tx.CachePut(ctx, jobs.CacheBillSummary, jobs.BillCacheKey(month, uin), summary, at); err != nil {
+				if err := tx.PutBillMonth(ctx, summary(uin, at)); err != nil {
 					return err
 				}
 			}

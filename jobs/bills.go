@@ -13,23 +13,18 @@ import (
 	"resellerportal/store"
 )
 
-// BillSummary is one customer's bill totals for one month, as the four
-// summary actions answer them.
-type BillSummary struct {
-	Uin       uint64
-	Month     string
-	Total     partnerapi.Amount
-	ByProduct []partnerapi.BusinessSummaryOverviewItem
-	ByRegion  []partnerapi.RegionSummaryOverviewItem
-	ByPayMode []partnerapi.PayModeSummaryOverviewItem
-}
-
 // BillsRefresh refreshes one month's bill summaries for the partner's
-// direct customers; the current month's total also goes on each customer's
-// row in the customers table (Customer.Spend).
+// direct customers into the bill tables (store.BillMonth: the total and
+// the totals by product, region, pay mode and transaction type); the
+// current month's total also goes on each customer's row in the customers
+// table (Customer.Spend). With Clients, it also reads the customers of
+// every second-level reseller whose own API key is stored, with that key
+// (the distributor's cannot read them), so a reseller's login finds its
+// customers' bills on the overview.
 type BillsRefresh struct {
-	DB  *store.DB
-	Now func() time.Time // clock for the cache's "as of"; time.Now when nil
+	DB      *store.DB
+	Clients Clients          // a reseller's own key; nil reads the direct customers only
+	Now     func() time.Time // clock for the cache's "as of"; time.Now when nil
 }
 
 // Name is the stored kind name.
@@ -44,6 +39,9 @@ func (BillsRefresh) Concurrency() int { return 4 }
 type billItem struct {
 	CustomerUin uint64
 	Month       string
+	// Reseller is the second-level reseller whose own key reads the
+	// customer; 0 for the partner's direct customers.
+	Reseller uint64 `json:",omitempty"`
 }
 
 // billsParams are a bills refresh's stored parameters.
@@ -58,9 +56,10 @@ const billsPlanBatch = store.MaxCustomerLimit
 // customers table by UIN, or the partner API's customer list when the
 // table had no direct customer at the start.
 type billsCursor struct {
-	Source string // "directory" or "api"
-	After  string `json:",omitempty"` // directory: the last UIN added
-	Page   int64  `json:",omitempty"` // api: the last page added
+	Source   string // "directory", "api", or "reseller" after the direct customers
+	After    string `json:",omitempty"` // directory, reseller: the last UIN added
+	Page     int64  `json:",omitempty"` // api: the last page added
+	Reseller uint64 `json:",omitempty"` // reseller: whose customers are being added
 }
 
 // Plan lists the customers whose bills to read: the direct customers in
@@ -95,7 +94,7 @@ func (b BillsRefresh) Plan(ctx context.Context, c *partnerapi.Client, job store.
 		if err != nil {
 			return err
 		}
-		return add(PlanBills(p.Month, uins), string(resume))
+		return add(planBills(p.Month, at.Reseller, uins), string(resume))
 	}
 	switch at.Source {
 	case "directory":
@@ -112,7 +111,11 @@ func (b BillsRefresh) Plan(ctx context.Context, c *partnerapi.Client, job store.
 				return fmt.Errorf("bills job %d: %w", job.ID, err)
 			}
 			if len(page) == 0 {
-				return nil
+				if b.Clients == nil {
+					return nil
+				}
+				at = billsCursor{Source: "reseller"}
+				return b.planResellers(ctx, job, &at, next)
 			}
 			uins := make([]uint64, len(page))
 			for i, cu := range page {
@@ -145,23 +148,77 @@ func (b BillsRefresh) Plan(ctx context.Context, c *partnerapi.Client, job store.
 				return nil
 			}
 		}
+	case "reseller":
+		return b.planResellers(ctx, job, &at, next)
 	default:
 		return fmt.Errorf("bills job %d: plan cursor %q: unknown source", job.ID, cursor)
 	}
 }
 
-// PlanBills returns one item per customer for the month.
-func PlanBills(month string, uins []uint64) []Item {
+// planResellers adds the customers of each second-level reseller whose own
+// key is stored, reseller by reseller and customer by customer in UIN
+// order, from where the cursor stands.
+func (b BillsRefresh) planResellers(ctx context.Context, job store.Job, at *billsCursor, next func([]uint64) error) error {
+	if b.Clients == nil {
+		return nil
+	}
+	resellers, err := b.DB.CustomerResellers(ctx)
+	if err != nil {
+		return fmt.Errorf("bills job %d: %w", job.ID, err)
+	}
+	for _, r := range resellers {
+		if r.Uin < at.Reseller {
+			continue
+		}
+		after := uint64(0)
+		if r.Uin == at.Reseller && at.After != "" {
+			if after, err = strconv.ParseUint(at.After, 10, 64); err != nil {
+				return fmt.Errorf("bills job %d: plan cursor %q: %w", job.ID, at.After, err)
+			}
+		}
+		_, own, err := b.Clients.ForSubagent(ctx, r.Uin)
+		if err != nil {
+			return fmt.Errorf("bills job %d: key of reseller %d: %w", job.ID, r.Uin, err)
+		}
+		if !own {
+			continue
+		}
+		reseller := r.Uin
+		for {
+			page, _, err := b.DB.SearchCustomers(ctx, store.CustomerQuery{ResellerUin: &reseller, AfterUin: after, Sort: "uin", Limit: billsPlanBatch})
+			if err != nil {
+				return fmt.Errorf("bills job %d: %w", job.ID, err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			uins := make([]uint64, len(page))
+			for i, cu := range page {
+				uins[i] = cu.Uin
+			}
+			after = uins[len(uins)-1]
+			at.Reseller, at.After = reseller, strconv.FormatUint(after, 10)
+			if err := next(uins); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// PlanBills returns one item per direct customer for the month.
+func PlanBills(month string, uins []uint64) []Item { return planBills(month, 0, uins) }
+
+// planBills returns one item per customer for the month, read with the
+// reseller's own key when reseller is not 0.
+func planBills(month string, reseller uint64, uins []uint64) []Item {
 	items := make([]Item, 0, len(uins))
 	for _, uin := range uins {
-		payload, _ := json.Marshal(billItem{CustomerUin: uin, Month: month})
+		payload, _ := json.Marshal(billItem{CustomerUin: uin, Month: month, Reseller: reseller})
 		items = append(items, Item{Key: strconv.FormatUint(uin, 10), Payload: payload})
 	}
 	return items
 }
-
-// BillCacheKey is the cache key of a customer's month.
-func BillCacheKey(month string, uin uint64) string { return month + "/" + strconv.FormatUint(uin, 10) }
 
 // Do reads the month's total and its three breakdowns at once: each action
 // has its own budget, so four calls take as long as one.
@@ -170,33 +227,46 @@ func (b BillsRefresh) Do(ctx context.Context, c *partnerapi.Client, _ store.Job,
 	if err := json.Unmarshal(it.Payload, &p); err != nil {
 		return Result{}, fmt.Errorf("bills item %d: %w", it.Seq, err)
 	}
-	s := BillSummary{Uin: p.CustomerUin, Month: p.Month}
+	if p.Reseller != 0 {
+		// A reseller's customer is read with the reseller's own key.
+		if b.Clients == nil {
+			return Result{}, &NotSentError{Code: "NoResellerKey", Reason: ErrNoResellerKey.Error()}
+		}
+		rc, own, err := b.Clients.ForSubagent(ctx, p.Reseller)
+		switch {
+		case err != nil:
+			return Result{}, err
+		case !own:
+			return Result{}, &NotSentError{Code: "NoResellerKey", Reason: ErrNoResellerKey.Error()}
+		}
+		c = rc
+	}
+	s := store.BillMonth{CustomerUin: p.CustomerUin, Month: p.Month}
 	uin := int64(p.CustomerUin)
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
-	var reqID string
 	wg.Go(func() {
 		r, err := c.DescribeCustomerBillSummary(ctx, &partnerapi.DescribeCustomerBillSummaryRequest{CustomerUin: p.CustomerUin, Month: p.Month})
 		if errs[0] = err; err == nil {
-			s.Total, reqID = r.TotalCost, r.RequestId
+			s.Total, s.RequestID = r.TotalCost.String(), r.RequestId
 		}
 	})
 	wg.Go(func() {
 		r, err := c.DescribeBillSummaryByProduct(ctx, &partnerapi.DescribeBillSummaryByProductRequest{CustomerUin: uin, BillMonth: p.Month})
 		if errs[1] = err; err == nil {
-			s.ByProduct = r.SummaryOverview
+			s.Products = ProductParts(r.SummaryOverview)
 		}
 	})
 	wg.Go(func() {
 		r, err := c.DescribeBillSummaryByRegion(ctx, &partnerapi.DescribeBillSummaryByRegionRequest{CustomerUin: uin, BillMonth: p.Month})
 		if errs[2] = err; err == nil {
-			s.ByRegion = r.SummaryOverview
+			s.Regions = RegionParts(r.SummaryOverview)
 		}
 	})
 	wg.Go(func() {
 		r, err := c.DescribeBillSummaryByPayMode(ctx, &partnerapi.DescribeBillSummaryByPayModeRequest{CustomerUin: uin, BillMonth: p.Month})
 		if errs[3] = err; err == nil {
-			s.ByPayMode = r.SummaryOverview
+			s.PayModes = PayModeParts(r.SummaryOverview)
 		}
 	})
 	wg.Wait()
@@ -205,33 +275,60 @@ func (b BillsRefresh) Do(ctx context.Context, c *partnerapi.Client, _ store.Job,
 			return Result{}, err
 		}
 	}
-	v, err := json.Marshal(s)
+	summary, err := json.Marshal(map[string]string{"TotalCost": s.Total})
 	if err != nil {
 		return Result{}, err
 	}
-	summary, err := json.Marshal(map[string]string{"TotalCost": s.Total.String()})
-	if err != nil {
-		return Result{}, err
-	}
-	key, fetched := BillCacheKey(p.Month, p.CustomerUin), clockNow(b.Now)
+	s.FetchedAt = clockNow(b.Now)
 	// The customer list shows this month's spend: the current month's
 	// total goes on the customer's row too.
-	current := p.Month == fetched.UTC().Format(monthLayout)
-	total := s.Total.String()
+	current := p.Month == s.FetchedAt.UTC().Format(monthLayout)
 	save := func(ctx context.Context, tx *store.Tx) error {
-		if err := tx.CachePut(ctx, CacheBillSummary, key, v, fetched); err != nil {
+		if err := tx.PutBillMonth(ctx, s); err != nil {
 			return err
 		}
 		if !current {
 			return nil
 		}
 		// A customer planned from the API list may not be in the table (yet).
-		if err := tx.SetCustomerSpend(ctx, p.CustomerUin, p.Month, total); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := tx.SetCustomerSpend(ctx, p.CustomerUin, p.Month, s.Total); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		return nil
 	}
-	return Result{RequestID: reqID, Summary: summary, Save: save}, nil
+	return Result{RequestID: s.RequestID, Summary: summary, Save: save}, nil
+}
+
+// ProductParts are DescribeBillSummaryByProduct's lines as stored.
+func ProductParts(items []partnerapi.BusinessSummaryOverviewItem) []store.BillPart {
+	out := make([]store.BillPart, 0, len(items))
+	for _, x := range items {
+		out = append(out, store.BillPart{Code: x.BusinessCode, Name: x.BusinessCodeName, OriginalCost: x.OriginalCost, VoucherAmount: x.VoucherPayAmount, Total: x.TotalCost})
+	}
+	return out
+}
+
+// RegionParts are DescribeBillSummaryByRegion's lines as stored.
+func RegionParts(items []partnerapi.RegionSummaryOverviewItem) []store.BillPart {
+	out := make([]store.BillPart, 0, len(items))
+	for _, x := range items {
+		out = append(out, store.BillPart{Code: x.RegionId, Name: x.RegionName, OriginalCost: x.OriginalCost, VoucherAmount: x.VoucherPayAmount, Total: x.TotalCost})
+	}
+	return out
+}
+
+// PayModeParts are DescribeBillSummaryByPayMode's lines, each with its
+// transaction types, as stored.
+func PayModeParts(items []partnerapi.PayModeSummaryOverviewItem) []store.BillPayMode {
+	out := make([]store.BillPayMode, 0, len(items))
+	for _, x := range items {
+		m := store.BillPayMode{BillPart: store.BillPart{Code: x.PayMode, Name: x.PayModeName, OriginalCost: x.OriginalCost, VoucherAmount: x.VoucherPayAmount, Total: x.TotalCost}}
+		for _, a := range x.Detail {
+			m.Actions = append(m.Actions, store.BillPart{Code: a.ActionType, Name: a.ActionTypeName, OriginalCost: a.OriginalCost, VoucherAmount: a.VoucherPayAmount, Total: a.TotalCost})
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // Reconcile is never needed for reads.

@@ -12,13 +12,6 @@ import (
 	"resellerportal/watch"
 )
 
-// Read-cache kinds.
-const (
-	// CacheBillSummary is what the bills refresh fills; key "YYYY-MM/UIN"
-	// (BillCacheKey), value a BillSummary.
-	CacheBillSummary = "bill.summary"
-)
-
 // directoryPageSize is the page the directory walks the customer lists by:
 // the largest QueryCustomersCredit and QueryT1IndirectCustomersDetail take.
 const directoryPageSize = 100

@@ -428,7 +428,7 @@ func (s *Service) CacheStatus(ctx context.Context, month string) (CacheStatus, e
 	if st.Directory, err = s.freshness(ctx, n, oldest, apicache.Directory, KindDirectory, directoryScope, now); err != nil {
 		return CacheStatus{}, err
 	}
-	n, oldest, err = s.db.CacheStats(ctx, CacheBillSummary, month+"/")
+	n, oldest, err = s.db.BillMonthStats(ctx, month)
 	if err != nil {
 		return CacheStatus{}, fmt.Errorf("cache status: %w", err)
 	}

@@ -455,9 +455,11 @@ func TestCacheStatus(t *testing.T) {
 	ctx := t.Context()
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	svc := jobs.NewService(r.db, r.engine(), func() time.Time { return now })
-	put := func(kind, key string, age time.Duration) {
+	bill := func(month string, uin uint64, age time.Duration) {
 		t.Helper()
-		if err := r.db.Write(ctx, func(tx *store.Tx) error { return tx.CachePut(ctx, kind, key, []byte(`{}`), now.Add(-age)) }); err != nil {
+		if err := r.db.Write(ctx, func(tx *store.Tx) error {
+			return tx.PutBillMonth(ctx, store.BillMonth{CustomerUin: uin, Month: month, Total: "1.5", FetchedAt: now.Add(-age)})
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -473,10 +475,10 @@ func TestCacheStatus(t *testing.T) {
 		customer(uint64(1000+i), 0, age)
 	}
 	customer(2000, 77, 2*time.Minute) // a second-level reseller's, whose bills are not read
-	put(jobs.CacheBillSummary, jobs.BillCacheKey("2026-03", 1000), 30*time.Minute)
-	put(jobs.CacheBillSummary, jobs.BillCacheKey("2026-03", 1001), 2*time.Hour)
-	put(jobs.CacheBillSummary, jobs.BillCacheKey("2026-02", 1000), 2*time.Hour)
-	put(jobs.CacheBillSummary, jobs.BillCacheKey("2026-01", 1000), 25*time.Hour)
+	bill("2026-03", 1000, 30*time.Minute)
+	bill("2026-03", 1001, 2*time.Hour)
+	bill("2026-02", 1000, 2*time.Hour)
+	bill("2026-01", 1000, 25*time.Hour)
 	running, _, err := svc.StartBillsRefresh(ctx, r.actor(), "2026-02")
 	if err != nil {
 		t.Fatal(err)

@@ -35,17 +35,6 @@ type AllocationService interface {
 	ExportLedger(ctx context.Context, actor audit.Actor, q credit.LedgerQuery, format string, w io.Writer) (int, error)
 }
 
-// usd shows an exact decimal as dollars.
-func usd(d decimal.Decimal) string { return formatUSD(partnerapi.AmountFromDecimal(d)) }
-
-// signedUSD shows an amount with its sign, so a take-back reads as one.
-func signedUSD(d decimal.Decimal) string {
-	if d.IsPositive() {
-		return "+" + usd(d)
-	}
-	return usd(d)
-}
-
 // allocationUin reads the customer's or reseller's UIN of a route.
 func allocationUin(r *http.Request) (uint64, bool) {
 	uin, err := strconv.ParseUint(chi.URLParam(r, "uin"), 10, 64)

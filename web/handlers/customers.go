@@ -331,6 +331,9 @@ func (h *Handlers) customerDetail(ctx context.Context, a audit.Actor, d customer
 	if a.Can(auth.WriteCredit) && d.Blocked == nil {
 		v.AllocateHref = "/credit/" + uin + "/allocate"
 	}
+	if a.Can(auth.ViewBills) {
+		v.BillsHref = "/bills/" + uin + "/" + d.Month
+	}
 	if d.Blocked != nil {
 		_, msg, _ := problemOf(ctx, d.Blocked)
 		if p := apiProblem(ctx, d.Blocked); errors.As(d.Blocked, new(*partnerapi.APIError)) {

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"github.com/shopspring/decimal"
+
 	"context"
 	"fmt"
 	"strconv"
@@ -29,6 +31,18 @@ func formatUSD(a partnerapi.Amount) string {
 		out = "−" + out
 	}
 	return out
+}
+
+// usd shows an exact decimal as dollars.
+func usd(d decimal.Decimal) string { return formatUSD(partnerapi.AmountFromDecimal(d)) }
+
+// signedUSD shows an amount with its sign, "+" for a rise, so a change or
+// a take-back reads as one.
+func signedUSD(d decimal.Decimal) string {
+	if d.IsPositive() {
+		return "+" + usd(d)
+	}
+	return usd(d)
 }
 
 // formatTime shows a time to the minute in the reader's time zone, with the

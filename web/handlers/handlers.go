@@ -147,6 +147,8 @@ type Options struct {
 	Watch WatchService
 	// Approvals serves four-eyes approval: its settings and requests.
 	Approvals ApprovalService
+	// Billing serves the bills pages.
+	Billing BillingService
 }
 
 // Handlers serves the portal.
@@ -177,6 +179,7 @@ type Handlers struct {
 	onboarding   OnboardingService
 	watch        WatchService
 	approvals    ApprovalService
+	billing      BillingService
 }
 
 // New checks the options and returns the handlers.
@@ -197,6 +200,9 @@ func New(o Options) (*Handlers, error) {
 	if o.Approvals == nil {
 		return nil, errors.New("handlers: missing the approvals service")
 	}
+	if o.Billing == nil {
+		return nil, errors.New("handlers: missing the billing service")
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -209,5 +215,6 @@ func New(o Options) (*Handlers, error) {
 		logger: o.Logger, now: o.Now, proxies: o.TrustedProxies, token: o.MetricsToken, once: &oneTime{},
 		applications: o.Applications, resellers: o.Resellers, onboarding: o.Onboarding, watch: o.Watch,
 		approvals: o.Approvals,
+		billing:   o.Billing,
 	}, nil
 }

@@ -224,8 +224,7 @@ func fillCache(b *testing.B, db *store.DB, n int, month string) {
 			for i := start; i < min(start+5000, n); i++ {
 				uin := uint64(200000000000 + i)
 				batch = append(batch, store.Customer{Uin: uin, Name: fmt.Sprint("customer ", i), AuthType: -1, FetchedAt: now})
-				key := fmt.Sprint(month, "/", uin)
-				if err := tx.CachePut(ctx, "bill.summary", key, []byte(fmt.Sprint(`{"Uin":`, uin, `,"Total":1}`)), now); err != nil {
+				if err := tx.PutBillMonth(ctx, store.BillMonth{CustomerUin: uin, Month: month, Total: "1", FetchedAt: now}); err != nil {
 					return err
 				}
 			}

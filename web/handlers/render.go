@@ -83,6 +83,7 @@ func navigation(p auth.Principal, path string) []templates.NavItem {
 		{"nav.ledger", "/credit/ledger", "", auth.ViewCredit},
 		{"nav.bulk", "/credit/bulk", "", auth.WriteCredit},
 		{"approvals.nav", approvalsPath, "", auth.WriteCustomers},
+		{"nav.bills", "/bills", "", auth.ViewBills},
 		{"nav.jobs", "/jobs", "nav.group.operations", auth.ViewJobs},
 		{"nav.audit", "/audit", "", auth.ViewAudit},
 		{"nav.users", "/admin/users", "nav.group.admin", auth.ManageUsers},

@@ -103,6 +103,22 @@ func (h *Handlers) Routes() http.Handler {
 				r.Post("/{id}/reject", h.reject)
 			})
 
+			// Bills: everyone who may see bills, a reseller's login held to
+			// its own customers by the service; the refresh for those who
+			// may run jobs.
+			r.Route("/bills", func(r chi.Router) {
+				r.Use(h.require(auth.ViewBills))
+				r.Get("/", h.billsPage)
+				r.Get("/progress", h.billsProgress)
+				r.With(h.require(auth.RunJobs)).Post("/refresh", h.refreshBills)
+				r.Get("/{uin}", h.billsCustomer)
+				r.Get("/{uin}/{month}", h.billsMonthPage)
+				r.Get("/{uin}/{month}.csv", h.billsMonthCSV)
+				r.Get("/{uin}/{month}.xlsx", h.billsMonthXLSX)
+			})
+			r.With(h.require(auth.ViewBills)).Get("/bills.csv", h.billsCSV)
+			r.With(h.require(auth.ViewBills)).Get("/bills.xlsx", h.billsXLSX)
+
 			// Applications: people who onboard customers; deciding on a
 			// reseller's application also needs WriteSubagents (the service
 			// checks it).

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -73,6 +74,15 @@ var routeAccess = map[string]access{
 	"POST /approvals/{id}/reject":               writers,
 	"GET /admin/four-eyes":                      admins,
 	"POST /admin/four-eyes":                     admins,
+	"GET /bills/":                               everyone,
+	"GET /bills/progress":                       everyone,
+	"POST /bills/refresh":                       workers,
+	"GET /bills/{uin}":                          everyone,
+	"GET /bills/{uin}/{month}":                  everyone,
+	"GET /bills/{uin}/{month}.csv":              everyone,
+	"GET /bills/{uin}/{month}.xlsx":             everyone,
+	"GET /bills.csv":                            everyone,
+	"GET /bills.xlsx":                           everyone,
 	"GET /customers/":                           everyone,
 	"GET /customers.csv":                        everyone,
 	"POST /customers/refresh":                   workers,
@@ -171,7 +181,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		clients[role] = p.login(role)
 	}
 	fill := strings.NewReplacer("{id}", strconv.FormatInt(victim.ID, 10), "{sid}", strings.Repeat("0", 64), "*", "app.css",
-		"{uin}", strconv.FormatUint(p.directCustomers(1)[0], 10))
+		"{uin}", strconv.FormatUint(p.directCustomers(1)[0], 10), "{month}", time.Now().UTC().Format("2006-01"))
 	for _, route := range routes {
 		method, pattern, _ := strings.Cut(route, " ")
 		path := fill.Replace(pattern)

@@ -161,6 +161,8 @@ func TestEveryUsedMessageExists(t *testing.T) {
 		"outcome.":          {"ok", "failed", "unknown"},              // store.Outcome*
 		"credentials.kind_": {"distributor", "subagent"},              // store.Credential*
 		"apierror.":         {"AuthFailure", "UnauthorizedOperation"}, // family fallbacks in apiProblem
+		"bills.paymode_":    {"prePay", "postPay"},                    // billing.PayModes
+		"bills.paid_":       {"0", "1", "2"},                          // billing.Confirmed
 	}
 	for _, r := range auth.Roles() {
 		families["role."] = append(families["role."], string(r))

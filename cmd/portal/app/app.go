@@ -22,6 +22,7 @@ import (
 	"resellerportal/applications"
 	"resellerportal/audit"
 	"resellerportal/auth"
+	"resellerportal/billing"
 	"resellerportal/credit"
 	"resellerportal/customers"
 	"resellerportal/dashboard"
@@ -85,6 +86,7 @@ type App struct {
 	Customers *customers.Service
 	// Approvals is four-eyes approval, the gate in front of every writes job.
 	Approvals *foureyes.Service
+	Billing   *billing.Service
 	Audit     *audit.Log
 	Cache     *apicache.Cache
 	Handlers  *handlers.Handlers
@@ -182,12 +184,13 @@ func (a *App) build(ctx context.Context, dataDir string) error {
 	a.Audit = audit.NewLog(a.DB)
 	a.Secrets = jobs.NewSecrets(cfg.Now)
 	a.Engine = jobs.New(a.DB, a.Keys, cfg.Logger.With("component", "jobs"),
-		jobs.DirectoryRefresh{}, jobs.BillsRefresh{DB: a.DB}, jobs.ApplyWrites{DB: a.DB, Secrets: a.Secrets, Now: cfg.Now})
+		jobs.DirectoryRefresh{}, jobs.BillsRefresh{DB: a.DB, Clients: a.Keys}, jobs.ApplyWrites{DB: a.DB, Secrets: a.Secrets, Now: cfg.Now})
 	a.Jobs = jobs.NewService(a.DB, a.Engine, cfg.Now)
 	a.Approvals = foureyes.New(foureyes.Options{DB: a.DB, Clients: a.Keys, Now: cfg.Now, Logger: cfg.Logger.With("component", "foureyes")})
 	a.Jobs.UseGate(a.Approvals)
 	a.Approvals.UseWrites(a.Jobs)
 	a.Customers = customers.New(customers.Options{DB: a.DB, Clients: a.Keys, Cache: a.Cache, Writes: a.Jobs, Now: cfg.Now})
+	a.Billing = billing.New(billing.Options{DB: a.DB, Clients: a.Keys, Cache: a.Cache, Jobs: a.Jobs, Customers: a.Customers, Now: cfg.Now})
 	if a.sessions, err = session.New(a.DB, session.Options{
 		Keys: cookieKeys, Secure: cfg.SecureCookies, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.MaxSession, Now: cfg.Now,
 	}); err != nil {
@@ -219,6 +222,7 @@ func (a *App) build(ctx context.Context, dataDir string) error {
 	a.Handlers, err = handlers.New(handlers.Options{
 		Users: a.Users, Keys: a.Keys, Audit: a.Audit, Dashboard: figures, Jobs: a.Jobs, Watch: watches,
 		Customers: a.Customers, Credit: creditService, Allocations: creditService, Bulk: creditService, Applications: apps, Resellers: rs, Onboarding: onboard,
+		Billing:  a.Billing,
 		Limiters: a.Keys.Limiters(), Sessions: a.sessions, Catalog: catalog, Assets: assets, Metrics: a.Metrics,
 		Health: a.health, Logger: cfg.Logger, Now: cfg.Now, TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken,
 		Approvals: a.Approvals,

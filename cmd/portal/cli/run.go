@@ -26,6 +26,7 @@ func commands() []command {
 		{"user", "manage portal users: add, list, disable, reset-password", runUser},
 		{"audit", "check or export the audit log: verify, export", runAudit},
 		{"customers", "search, export or show the partner's customers", runCustomers},
+		{"bills", "a month's bills of every customer, or their CSV or XLSX", runBills},
 	}
 }
 
