@@ -139,6 +139,11 @@ type Options struct {
 	Resellers    ResellerService
 	// Onboarding serves invitations, new accounts and the sandbox outbox.
 	Onboarding OnboardingService
+	// Vouchers, BillFiles and Commission serve the vouchers, bill files
+	// and commission pages.
+	Vouchers   VoucherService
+	BillFiles  BillFileService
+	Commission CommissionService
 }
 
 // Handlers serves the portal.
@@ -165,6 +170,10 @@ type Handlers struct {
 	applications ApplicationService
 	resellers    ResellerService
 	onboarding   OnboardingService
+
+	vouchers   VoucherService
+	billfiles  BillFileService
+	commission CommissionService
 }
 
 // New checks the options and returns the handlers.
@@ -179,6 +188,9 @@ func New(o Options) (*Handlers, error) {
 	if o.Onboarding == nil {
 		return nil, errors.New("handlers: missing the onboarding service")
 	}
+	if o.Vouchers == nil || o.BillFiles == nil || o.Commission == nil {
+		return nil, errors.New("handlers: missing the vouchers, bill files or commission service")
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -190,5 +202,6 @@ func New(o Options) (*Handlers, error) {
 		sessions: o.Sessions, catalog: o.Catalog, assets: o.Assets, metrics: o.Metrics, health: o.Health,
 		logger: o.Logger, now: o.Now, proxies: o.TrustedProxies, token: o.MetricsToken, once: &oneTime{},
 		applications: o.Applications, resellers: o.Resellers, onboarding: o.Onboarding,
+		vouchers: o.Vouchers, billfiles: o.BillFiles, commission: o.Commission,
 	}, nil
 }

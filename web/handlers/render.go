@@ -79,6 +79,8 @@ func navigation(p auth.Principal, path string) []templates.NavItem {
 		{"nav.applications", "/applications", "", auth.WriteCustomers},
 		{"nav.subagents", "/resellers", "", auth.ViewSubagents},
 		{"nav.credit", "/credit", "nav.group.money", auth.ViewCredit},
+		{"nav.vouchers", "/vouchers", "", auth.ViewVouchers},
+		{"nav.commission", "/commission", "", auth.ViewCommission},
 		{"nav.jobs", "/jobs", "nav.group.operations", auth.ViewJobs},
 		{"nav.audit", "/audit", "", auth.ViewAudit},
 		{"nav.users", "/admin/users", "nav.group.admin", auth.ManageUsers},

@@ -65,6 +65,19 @@ func (h *Handlers) Routes() http.Handler {
 			r.With(h.require(auth.ViewCustomers)).Get("/customers.csv", h.customersCSV)
 			r.With(h.require(auth.ViewCredit)).Get("/credit", h.creditPage)
 
+			// Vouchers, bill files and commission: flat routes, so that the
+			// bills area's own routes under /bills sit beside them.
+			r.With(h.require(auth.ViewVouchers)).Get("/vouchers", h.vouchersPage)
+			r.With(h.require(auth.ViewVouchers)).Get("/vouchers.csv", h.vouchersCSV)
+			r.With(h.require(auth.ViewVouchers)).Get("/vouchers.xlsx", h.vouchersXLSX)
+			r.With(h.require(auth.ViewVouchers)).Get("/vouchers/{uin}/{id}", h.voucherUsagePage)
+			r.With(h.require(auth.ViewBills)).Get("/bills/files", h.billFilesPage)
+			r.With(h.require(auth.ViewBills)).Post("/bills/files", h.requestBillFile)
+			r.With(h.require(auth.ViewBills)).Get("/bills/files/{id}", h.billFilePage)
+			r.With(h.require(auth.ViewCommission)).Get("/commission", h.commissionPage)
+			r.With(h.require(auth.ViewCommission)).Post("/commission/file", h.requestCommissionFile)
+			r.With(h.require(auth.ViewCommission)).Get("/commission/files/{id}", h.commissionFilePage)
+
 			// Applications: people who onboard customers; deciding on a
 			// reseller's application also needs WriteSubagents (the service
 			// checks it).

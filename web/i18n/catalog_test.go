@@ -57,6 +57,9 @@ var messageSources = []string{
 	"../../audit/*.go",
 	"../../jobs/*.go",
 	"../../dashboard/*.go",
+	"../../vouchers/*.go",
+	"../../billfiles/*.go",
+	"../../commission/*.go",
 }
 
 var (
