@@ -75,6 +75,11 @@ const LinkLife = 55 * time.Minute
 // RequestLife is how long a request still being generated is kept.
 const RequestLife = time.Hour
 
+// CheckEvery is the least time between two questions about one file: a
+// page opened right after the request, or polled by several tabs, shows
+// the latest answer rather than asking again.
+const CheckEvery = 1500 * time.Millisecond
+
 // MaxPerUser bounds the requests a person has open; the oldest goes first.
 const MaxPerUser = 20
 
@@ -119,6 +124,7 @@ const (
 	msgBadType   = "billfiles.bad_type"
 	msgBadLang   = "billfiles.bad_language"
 	msgBadScope  = "billfiles.bad_scope"
+	msgNoPack    = "billfiles.no_pack_for_reseller"
 	msgNeedUin   = "billfiles.need_customer"
 	msgNoUinPack = "billfiles.no_customer_for_pack"
 	msgBadUin    = "billfiles.bad_customer"
@@ -157,7 +163,9 @@ type File struct {
 	Requested time.Time
 	Checked   time.Time
 
-	reseller uint64 // whose key asks: 0 for the distributor's
+	// onBehalf is the reseller a delegated login asked for (0 for the
+	// partner's people): the request is its, and no one else's.
+	onBehalf uint64
 }
 
 var monthPattern = regexp.MustCompile(`^(20[0-9]{2})-(0[1-9]|1[0-2])$`)
@@ -177,16 +185,15 @@ func (s *Service) checkMonth(month string) error {
 }
 
 // RequestBill asks for a customer's bill file, or a bill package, and
-// keeps the request for the actor. A delegated login asks with its
-// reseller's key for its own customers only; the partner's people ask with
-// the distributor's key, for a reseller's customer as ResellerCustomer.
-// The request is audited with the API's answer.
+// keeps the request for the actor: a reseller's customer is asked for as
+// ResellerCustomer. A delegated login asks for its own customers only, one
+// at a time. The request is audited with the API's answer.
 func (s *Service) RequestBill(ctx context.Context, actor audit.Actor, in Request) (File, error) {
 	if !mayView(actor, KindBill) {
 		return File{}, apperr.New(apperr.Forbidden, "", msgForbidden)
 	}
 	f := File{Kind: KindBill, Owner: actor.UserID, Month: in.Month, FileType: in.FileType, Language: in.Language, UinType: "Customer",
-		reseller: actor.OnBehalfOf()}
+		onBehalf: actor.OnBehalfOf()}
 	if f.Language == "" {
 		f.Language = "en"
 	}
@@ -203,10 +210,13 @@ func (s *Service) RequestBill(ctx context.Context, actor audit.Actor, in Request
 			errs = append(errs, apperr.InvalidField("customer", msgNoUinPack))
 		}
 		switch {
+		case actor.OnBehalfOf() != 0:
+			// A package cannot be cut to one reseller's customers (it
+			// takes no UIN), so a reseller's login asks customer by
+			// customer.
+			errs = append(errs, apperr.InvalidField("type", msgNoPack))
 		case in.Scope == "" || in.Scope == "Customer":
-		case in.Scope == "ResellerCustomer" && actor.OnBehalfOf() == 0:
-			// A reseller's login has no resellers: its package is always
-			// its own customers'.
+		case in.Scope == "ResellerCustomer":
 			f.UinType = in.Scope
 		default:
 			errs = append(errs, apperr.InvalidField("scope", msgBadScope))
@@ -222,7 +232,7 @@ func (s *Service) RequestBill(ctx context.Context, actor audit.Actor, in Request
 			break
 		}
 		f.Uin = row.Uin
-		if row.ResellerUin != 0 && actor.OnBehalfOf() == 0 {
+		if row.ResellerUin != 0 {
 			f.UinType = "ResellerCustomer"
 		}
 	}
@@ -240,7 +250,7 @@ func (s *Service) RequestCommission(ctx context.Context, actor audit.Actor, mont
 	if err := s.checkMonth(month); err != nil {
 		return File{}, err
 	}
-	f := File{Kind: KindCommission, Owner: actor.UserID, Month: month, FileType: "CommissionDetail", reseller: actor.OnBehalfOf()}
+	f := File{Kind: KindCommission, Owner: actor.UserID, Month: month, FileType: "CommissionDetail", onBehalf: actor.OnBehalfOf()}
 	return s.start(ctx, actor, f, "commission.file")
 }
 
@@ -294,7 +304,11 @@ func (s *Service) start(ctx context.Context, actor audit.Actor, f File, action s
 
 // ask calls the API for the file and records its answer in f.
 func (s *Service) ask(ctx context.Context, f *File) error {
-	c, err := s.clients.ActAs(ctx, f.reseller)
+	f.Checked = s.now()
+	// Only a first-level partner may call either action (limits.tsv):
+	// the distributor's key asks, for a reseller's login too, which the
+	// portal itself holds to its own customers.
+	c, err := s.clients.ActAs(ctx, 0)
 	if err != nil {
 		return err
 	}
@@ -314,7 +328,6 @@ func (s *Service) ask(ctx context.Context, f *File) error {
 		}
 		url, ready, f.RequestID = r.DownloadUrl, r.Ready, r.RequestId
 	}
-	f.Checked = s.now()
 	if ready == 1 && url != "" {
 		f.State, f.URL, f.Expires = Ready, url, f.Checked.Add(LinkLife)
 	}
@@ -333,7 +346,7 @@ func (s *Service) Check(ctx context.Context, actor audit.Actor, id string, kind 
 	if !ok {
 		return File{}, apperr.New(apperr.NotFound, "", msgNotFound)
 	}
-	if f.State != Generating {
+	if f.State != Generating || s.now().Sub(f.Checked) < CheckEvery {
 		return f, nil
 	}
 	f.Err = s.ask(ctx, &f)
@@ -347,7 +360,7 @@ func (s *Service) get(actor audit.Actor, id, kind string) (File, bool) {
 	defer s.mu.Unlock()
 	s.sweep()
 	f, ok := s.files[id]
-	if !ok || f.Owner != actor.UserID || f.Kind != kind || f.reseller != actor.OnBehalfOf() {
+	if !ok || f.Owner != actor.UserID || f.Kind != kind || f.onBehalf != actor.OnBehalfOf() {
 		return File{}, false
 	}
 	return *f, true
@@ -414,7 +427,7 @@ func (s *Service) Mine(actor audit.Actor, kind string) []File {
 	s.sweep()
 	var out []File
 	for _, f := range s.files {
-		if f.Owner == actor.UserID && f.Kind == kind && f.reseller == actor.OnBehalfOf() {
+		if f.Owner == actor.UserID && f.Kind == kind && f.onBehalf == actor.OnBehalfOf() {
 			out = append(out, *f)
 		}
 	}

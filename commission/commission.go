@@ -100,7 +100,7 @@ func (s *Service) ParseQuery(actor audit.Actor, q Query) (Filters, error) {
 	if q.Page != "" {
 		p, err := strconv.Atoi(q.Page)
 		if err != nil || p < 1 || p > MaxPage {
-			errs = append(errs, apperr.InvalidField("page", msgBadPage).With(map[string]any{"Max": MaxPage}))
+			errs = append(errs, apperr.New(apperr.Invalid, "", msgBadPage).With(map[string]any{"Max": MaxPage}))
 		} else {
 			f.page = p
 		}

@@ -156,7 +156,7 @@ func (s *Service) ParseQuery(ctx context.Context, actor audit.Actor, q Query) (F
 	if q.Page != "" {
 		p, err := strconv.Atoi(q.Page)
 		if err != nil || p < 1 || p > MaxPage {
-			errs = append(errs, apperr.InvalidField("page", msgBadPage).With(map[string]any{"Max": MaxPage}))
+			errs = append(errs, apperr.New(apperr.Invalid, "", msgBadPage).With(map[string]any{"Max": MaxPage}))
 		} else {
 			f.page = p
 		}
@@ -354,7 +354,7 @@ func (s *Service) UsageOf(ctx context.Context, actor audit.Actor, mode apicache.
 	if pageText != "" {
 		p, err := strconv.Atoi(pageText)
 		if err != nil || p < 1 || p > MaxPage {
-			errs = append(errs, apperr.InvalidField("page", msgBadPage).With(map[string]any{"Max": MaxPage}))
+			errs = append(errs, apperr.New(apperr.Invalid, "", msgBadPage).With(map[string]any{"Max": MaxPage}))
 		} else {
 			u.Page = p
 		}

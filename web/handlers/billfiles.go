@@ -93,6 +93,10 @@ func (h *Handlers) renderBillFiles(w http.ResponseWriter, r *http.Request, statu
 		}
 	}
 	form.ShowScope = a.OnBehalfOf() == 0
+	if msg, ok := form.Errors["scope"]; ok && !form.ShowScope {
+		// The field is not shown: its problem is the form's.
+		form.Errors[""] = msg
+	}
 	b := templates.BillFiles{Form: form, Files: fileViews(ctx, h.billfiles.Mine(a, billfiles.KindBill))}
 	h.render(w, r, status, templates.BillFilesPage(h.page(w, r, "billfiles.title"), b))
 }
