@@ -138,6 +138,15 @@ func (tb *tab) reachablePages(t *testing.T, role string) []pageVisit {
 			add(path, http.StatusOK)
 		}
 	}
+	if slices.Contains(links, "/vouchers") {
+		// Bill files, linked from the vouchers, and one voucher's usage.
+		add("/bills/files", http.StatusOK)
+		tb.open(t, "/vouchers")
+		tb.waitUntil(t, "the vouchers", `document.querySelector("[data-testid=voucher-row], [data-testid=vouchers-none], [data-testid=api-note]") !== null`)
+		if usage := eval[string](t, tb, `(document.querySelector('[data-testid=voucher-usage-link]') || {getAttribute: () => ""}).getAttribute("href")`); usage != "" {
+			add(usage, http.StatusOK)
+		}
+	}
 	if role == "admin" {
 		for _, path := range []string{"/jobs", "/admin/users", "/admin/credentials", "/admin/api-status"} {
 			if !slices.Contains(links, path) {
