@@ -100,7 +100,8 @@ func parseInput(in Input) (store.APICredential, string, error) {
 	}
 	uin := strings.TrimSpace(in.SubagentUin)
 	switch c.Kind {
-	case store.CredentialSubagent:
+	case store.CredentialSubagent, store.CredentialCustomer:
+		// A reseller's key names the reseller; a customer's, the customer.
 		n, err := strconv.ParseUint(uin, 10, 64)
 		if err != nil || n == 0 {
 			errs = append(errs, errNeedUin)
@@ -120,9 +121,11 @@ func isControl(r rune) bool        { return r < 0x20 || r == 0x7f }
 func isSpaceOrControl(r rune) bool { return r == ' ' || isControl(r) }
 
 // try asks the partner API for the partner's credit with a key on the
-// current target: the cheapest call that proves the key works. The client
-// is not kept, so wrong keys leave nothing behind.
-func (k *Keyring) try(ctx context.Context, t Target, cred partnerapi.Credential) (Check, error) {
+// current target: the cheapest call that proves the key works; a
+// customer's key, which may not read a partner's credit, is asked for the
+// customer's own billing quota instead. The client is not kept, so wrong
+// keys leave nothing behind.
+func (k *Keyring) try(ctx context.Context, t Target, kind string, cred partnerapi.Credential) (Check, error) {
 	ep, err := k.endpoint(t)
 	if err != nil {
 		return Check{}, err
@@ -132,6 +135,13 @@ func (k *Keyring) try(ctx context.Context, t Target, cred partnerapi.Credential)
 	c, err := partnerapi.New(cfg)
 	if err != nil {
 		return Check{}, err
+	}
+	if kind == store.CredentialCustomer {
+		resp, err := c.QueryCustomerBillingQuota(ctx, &partnerapi.QueryCustomerBillingQuotaRequest{})
+		if err != nil {
+			return Check{}, err
+		}
+		return Check{Remaining: resp.Data.RemainingCredit, RequestID: resp.RequestId}, nil
 	}
 	resp, err := c.QueryPartnerCredit(ctx, nil)
 	if err != nil {
@@ -167,7 +177,7 @@ func (k *Keyring) Save(ctx context.Context, actor audit.Actor, in Input) (Check,
 	}
 	t := k.Target()
 	c.Target = string(t)
-	check, testErr := k.try(ctx, t, partnerapi.Credential{SecretId: c.SecretId, SecretKey: key})
+	check, testErr := k.try(ctx, t, c.Kind, partnerapi.Credential{SecretId: c.SecretId, SecretKey: key})
 	entry := outcome(actor.Entry("credential.save", 0, credentialParams(c)), check.RequestID, testErr)
 	if testErr != nil {
 		if _, err := k.db.AppendAudit(ctx, entry); err != nil {
@@ -196,7 +206,9 @@ func credentialParams(c store.APICredential) map[string]string {
 	if c.Label != "" {
 		p["label"] = c.Label
 	}
-	if c.SubagentUin != 0 {
+	if c.SubagentUin != 0 && c.Kind == store.CredentialCustomer {
+		p["customer_uin"] = strconv.FormatUint(c.SubagentUin, 10)
+	} else if c.SubagentUin != 0 {
 		p["reseller_uin"] = strconv.FormatUint(c.SubagentUin, 10)
 	}
 	return p
@@ -242,7 +254,7 @@ func (k *Keyring) Test(ctx context.Context, actor audit.Actor, id int64) (Check,
 	if err != nil {
 		return Check{}, fmt.Errorf("%w: %w", errSealedUnusual, err)
 	}
-	check, testErr := k.try(ctx, Target(c.Target), cred)
+	check, testErr := k.try(ctx, Target(c.Target), c.Kind, cred)
 	p := credentialParams(c)
 	if _, err := k.db.AppendAudit(ctx, outcome(actor.Entry("credential.test", 0, p), check.RequestID, testErr)); err != nil {
 		return Check{}, err
@@ -277,7 +289,7 @@ func (k *Keyring) SetTarget(ctx context.Context, actor audit.Actor, t Target) er
 		if cred.SecretId == "" {
 			return errNeedKeyFirst
 		}
-		check, testErr := k.try(ctx, t, cred)
+		check, testErr := k.try(ctx, t, store.CredentialDistributor, cred)
 		entry = outcome(entry, check.RequestID, testErr)
 		if testErr != nil {
 			if _, err := k.db.AppendAudit(ctx, entry); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -99,8 +100,14 @@ func TestOpenMigratesAndIsIdempotent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := int64(len(entries)); version != want {
-				t.Errorf("schema version = %d, want %d", version, want)
+			// The version is the last file's number: numbers are handed
+			// out to branches ahead, so the files may skip some.
+			last, err := strconv.ParseInt(strings.SplitN(entries[len(entries)-1].Name(), "_", 2)[0], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if version != last {
+				t.Errorf("schema version = %d, want %d", version, last)
 			}
 			var applied int
 			if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM goose_db_version WHERE version_id > 0`).Scan(&applied); err != nil {

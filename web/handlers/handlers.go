@@ -144,6 +144,8 @@ type Options struct {
 	Vouchers   VoucherService
 	BillFiles  BillFileService
 	Commission CommissionService
+	// EndCustomer serves a customer's own view, read with its own key.
+	EndCustomer EndCustomerService
 }
 
 // Handlers serves the portal.
@@ -171,9 +173,10 @@ type Handlers struct {
 	resellers    ResellerService
 	onboarding   OnboardingService
 
-	vouchers   VoucherService
-	billfiles  BillFileService
-	commission CommissionService
+	vouchers    VoucherService
+	billfiles   BillFileService
+	commission  CommissionService
+	endcustomer EndCustomerService
 }
 
 // New checks the options and returns the handlers.
@@ -188,7 +191,7 @@ func New(o Options) (*Handlers, error) {
 	if o.Onboarding == nil {
 		return nil, errors.New("handlers: missing the onboarding service")
 	}
-	if o.Vouchers == nil || o.BillFiles == nil || o.Commission == nil {
+	if o.Vouchers == nil || o.BillFiles == nil || o.Commission == nil || o.EndCustomer == nil {
 		return nil, errors.New("handlers: missing the vouchers, bill files or commission service")
 	}
 	if o.Logger == nil {
@@ -202,6 +205,6 @@ func New(o Options) (*Handlers, error) {
 		sessions: o.Sessions, catalog: o.Catalog, assets: o.Assets, metrics: o.Metrics, health: o.Health,
 		logger: o.Logger, now: o.Now, proxies: o.TrustedProxies, token: o.MetricsToken, once: &oneTime{},
 		applications: o.Applications, resellers: o.Resellers, onboarding: o.Onboarding,
-		vouchers: o.Vouchers, billfiles: o.BillFiles, commission: o.Commission,
+		vouchers: o.Vouchers, billfiles: o.BillFiles, commission: o.Commission, endcustomer: o.EndCustomer,
 	}, nil
 }

@@ -51,6 +51,7 @@ func (h *Handlers) Routes() http.Handler {
 				r.Get("/{uin}/details", h.customerDetails)
 				r.Post("/{uin}/refresh", h.refreshCustomer)
 				r.Get("/{uin}/writes/{id}", h.writeStatus)
+				r.With(h.require(auth.ViewBills)).Get("/{uin}/own", h.ownPage)
 				r.Group(func(r chi.Router) {
 					r.Use(h.require(auth.WriteCustomers))
 					r.Get("/{uin}/remark", h.remarkEditor)

@@ -68,6 +68,7 @@ var routeAccess = map[string]access{
 	"GET /customers/{uin}/details":              everyone,
 	"POST /customers/{uin}/refresh":             everyone,
 	"GET /customers/{uin}/writes/{id}":          everyone,
+	"GET /customers/{uin}/own":                  everyone,
 	"GET /customers/{uin}/remark":               writers,
 	"POST /customers/{uin}/remark":              writers,
 	"GET /customers/{uin}/suspend":              writers,

@@ -60,6 +60,7 @@ var messageSources = []string{
 	"../../vouchers/*.go",
 	"../../billfiles/*.go",
 	"../../commission/*.go",
+	"../../endcustomer/*.go",
 }
 
 var (
