@@ -34,6 +34,11 @@ type Clients interface {
 	ActAs(ctx context.Context, reseller uint64) (*partnerapi.Client, error)
 }
 
+// OwnKeys gives the client acting as a customer with its own stored key.
+type OwnKeys interface {
+	ForCustomer(ctx context.Context, customerUin uint64) (*partnerapi.Client, error)
+}
+
 // Customers finds a customer the actor may see (its owner included), or a
 // not-found error for one it may not.
 type Customers interface {
@@ -45,7 +50,9 @@ type Options struct {
 	DB        *store.DB
 	Clients   Clients
 	Customers Customers
-	Now       func() time.Time // time.Now when nil
+	// Own reads a customer's own bill file with its own key.
+	Own OwnKeys
+	Now func() time.Time // time.Now when nil
 }
 
 // Service keeps the bill file requests of the people using the portal.
@@ -53,6 +60,7 @@ type Service struct {
 	db        *store.DB
 	clients   Clients
 	customers Customers
+	own       OwnKeys
 	now       func() time.Time
 
 	mu    sync.Mutex
@@ -64,7 +72,7 @@ func New(o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{db: o.DB, clients: o.Clients, customers: o.Customers, now: o.Now, files: map[string]*File{}}
+	return &Service{db: o.DB, clients: o.Clients, customers: o.Customers, own: o.Own, now: o.Now, files: map[string]*File{}}
 }
 
 // LinkLife is how long the portal offers a vendor link after the API
@@ -87,6 +95,7 @@ const MaxPerUser = 20
 const (
 	KindBill       = "bill"       // a customer's bill file
 	KindCommission = "commission" // the partner's commission file
+	KindOwn        = "own"        // a customer's bill file as it sees it, with its own key
 )
 
 // States of a request.
@@ -103,6 +112,9 @@ var (
 	// Scopes are whose bills a bill package holds, for the partner's
 	// people: its direct customers or its resellers' customers.
 	Scopes = []string{"Customer", "ResellerCustomer"}
+	// OwnFileTypes are DescribeBillDownloadUrl's: L2 a resource bill, L3 a
+	// detailed bill.
+	OwnFileTypes = []string{"L3", "L2"}
 )
 
 // IsPack reports whether a file type is a bill package, which covers every
@@ -254,6 +266,28 @@ func (s *Service) RequestCommission(ctx context.Context, actor audit.Actor, mont
 	return s.start(ctx, actor, f, "commission.file")
 }
 
+// RequestOwn asks, with the customer's own key, for its bill file of a
+// month (DescribeBillDownloadUrl). Whoever may see the customer's bills
+// may ask; a reseller's login for its own customers only.
+func (s *Service) RequestOwn(ctx context.Context, actor audit.Actor, uin uint64, month, fileType string) (File, error) {
+	if !mayView(actor, KindBill) {
+		return File{}, apperr.New(apperr.Forbidden, "", msgForbidden)
+	}
+	row, err := s.customers.Row(ctx, actor, uin)
+	if err != nil {
+		return File{}, err
+	}
+	errs := []error{s.checkMonth(month)}
+	if !slices.Contains(OwnFileTypes, fileType) {
+		errs = append(errs, apperr.InvalidField("type", msgBadType))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return File{}, err
+	}
+	f := File{Kind: KindOwn, Owner: actor.UserID, Uin: row.Uin, Month: month, FileType: fileType, UinType: "own", onBehalf: actor.OnBehalfOf()}
+	return s.start(ctx, actor, f, "billfile.request")
+}
+
 // customer parses a typed UIN and finds the customer, if the actor may
 // see it: another reseller's customer is refused as unknown.
 func (s *Service) customer(ctx context.Context, actor audit.Actor, text string) (store.Customer, error) {
@@ -278,7 +312,7 @@ func (s *Service) start(ctx context.Context, actor audit.Actor, f File, action s
 	f.State = Generating
 	askErr := s.ask(ctx, &f)
 	params := map[string]string{"month": f.Month, "file_type": f.FileType}
-	if f.Kind == KindBill {
+	if f.Kind != KindCommission {
 		params["language"], params["uin_type"] = f.Language, f.UinType
 	}
 	entry := actor.Entry(action, f.Uin, params)
@@ -305,22 +339,41 @@ func (s *Service) start(ctx context.Context, actor audit.Actor, f File, action s
 // ask calls the API for the file and records its answer in f.
 func (s *Service) ask(ctx context.Context, f *File) error {
 	f.Checked = s.now()
-	// Only a first-level partner may call either action (limits.tsv):
-	// the distributor's key asks, for a reseller's login too, which the
-	// portal itself holds to its own customers.
-	c, err := s.clients.ActAs(ctx, 0)
-	if err != nil {
-		return err
-	}
 	var url string
 	var ready int64
-	if f.Kind == KindCommission {
+	switch f.Kind {
+	case KindOwn:
+		if s.own == nil {
+			return errors.New("bill files: no customer keys")
+		}
+		c, err := s.own.ForCustomer(ctx, f.Uin)
+		if err != nil {
+			return err
+		}
+		r, err := c.DescribeBillDownloadUrl(ctx, &partnerapi.DescribeBillDownloadUrlRequest{Month: f.Month, FileType: f.FileType})
+		if err != nil {
+			return err
+		}
+		url, ready, f.RequestID = r.DownloadUrl, r.Ready, r.RequestId
+	case KindCommission:
+		// Only a first-level partner may call this and the customer bill
+		// download (limits.tsv): the distributor's key asks, for a
+		// reseller's login too, which the portal holds to its own
+		// customers.
+		c, err := s.clients.ActAs(ctx, 0)
+		if err != nil {
+			return err
+		}
 		r, err := c.DescribeRebateDownloadUrl(ctx, &partnerapi.DescribeRebateDownloadUrlRequest{Month: f.Month, FileType: f.FileType})
 		if err != nil {
 			return err
 		}
 		url, ready, f.RequestID = r.DownloadUrl, r.Ready, r.RequestId
-	} else {
+	default:
+		c, err := s.clients.ActAs(ctx, 0)
+		if err != nil {
+			return err
+		}
 		r, err := c.DescribeCustomerBillDownloadUrl(ctx, &partnerapi.DescribeCustomerBillDownloadUrlRequest{
 			Month: f.Month, FileType: f.FileType, CustomerUinType: f.UinType, FileLanguage: f.Language, CustomerUin: int64(f.Uin)})
 		if err != nil {
@@ -360,7 +413,9 @@ func (s *Service) get(actor audit.Actor, id, kind string) (File, bool) {
 	defer s.mu.Unlock()
 	s.sweep()
 	f, ok := s.files[id]
-	if !ok || f.Owner != actor.UserID || f.Kind != kind || f.onBehalf != actor.OnBehalfOf() {
+	// A customer's own bill file is a bill file too.
+	sameKind := f != nil && (f.Kind == kind || (kind == KindBill && f.Kind == KindOwn))
+	if !ok || !sameKind || f.Owner != actor.UserID || f.onBehalf != actor.OnBehalfOf() {
 		return File{}, false
 	}
 	return *f, true
@@ -427,7 +482,7 @@ func (s *Service) Mine(actor audit.Actor, kind string) []File {
 	s.sweep()
 	var out []File
 	for _, f := range s.files {
-		if f.Owner == actor.UserID && f.Kind == kind && f.onBehalf == actor.OnBehalfOf() {
+		if f.Owner == actor.UserID && (f.Kind == kind || (kind == KindBill && f.Kind == KindOwn)) && f.onBehalf == actor.OnBehalfOf() {
 			out = append(out, *f)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 type BillFileService interface {
 	RequestBill(ctx context.Context, actor audit.Actor, in billfiles.Request) (billfiles.File, error)
 	RequestCommission(ctx context.Context, actor audit.Actor, month string) (billfiles.File, error)
+	RequestOwn(ctx context.Context, actor audit.Actor, uin uint64, month, fileType string) (billfiles.File, error)
 	Check(ctx context.Context, actor audit.Actor, id, kind string) (billfiles.File, error)
 	Mine(actor audit.Actor, kind string) []billfiles.File
 }
@@ -43,6 +44,11 @@ func fileView(ctx context.Context, f billfiles.File) templates.FileView {
 	if f.Kind == billfiles.KindCommission {
 		v.What = tr(ctx, "commission.file_what", map[string]any{"Month": f.Month})
 		v.RequestHref = "/commission?" + url.Values{"month": {f.Month}}.Encode() + "#commission-file-heading"
+		return v
+	}
+	if f.Kind == billfiles.KindOwn {
+		v.What = tr(ctx, "billfiles.what_own", map[string]any{"Month": f.Month, "Type": tr(ctx, "billfiles.type_"+f.FileType), "Uin": f.Uin})
+		v.RequestHref = "/customers/" + strconv.FormatUint(f.Uin, 10) + "/own?" + url.Values{"month": {f.Month}}.Encode()
 		return v
 	}
 	data := map[string]any{"Month": f.Month, "Type": tr(ctx, "billfiles.type_"+f.FileType), "Uin": f.Uin,
@@ -164,4 +170,42 @@ func (h *Handlers) requestCommissionFile(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	redirect(w, r, fileHref(f))
+}
+
+// requestOwnFile asks, with the customer's own key, for its bill file of
+// the month its own view shows, and sends the person to the request's
+// page; a refused month or type is told on that view.
+func (h *Handlers) requestOwnFile(w http.ResponseWriter, r *http.Request) {
+	ctx := partnerapi.WithLanguage(r.Context(), apiLanguage(r.Context()))
+	uin, ok := customerUin(r)
+	if !ok {
+		h.notFound(w, r)
+		return
+	}
+	month, fileType := r.PostFormValue("month"), r.PostFormValue("type")
+	f, err := h.billfiles.RequestOwn(ctx, actor(r), uin, month, fileType)
+	if err != nil {
+		if apperr.KindOf(err) != apperr.Invalid {
+			h.fail(w, r, err)
+			return
+		}
+		h.flash(w, r, "error", joinMessages(fieldMessages(ctx, err)))
+		redirect(w, r, "/customers/"+strconv.FormatUint(uin, 10)+"/own")
+		return
+	}
+	redirect(w, r, fileHref(f))
+}
+
+// joinMessages puts a form's messages in one sentence each, for a flash.
+func joinMessages(m map[string]string) string {
+	var out string
+	for _, k := range []string{"", "month", "type"} {
+		if msg, ok := m[k]; ok {
+			if out != "" {
+				out += " "
+			}
+			out += msg
+		}
+	}
+	return out
 }

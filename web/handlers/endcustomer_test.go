@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,6 +95,22 @@ func TestCustomersOwnView(t *testing.T) {
 		}
 	}
 
+	// The customer's own bill file, read with its own key.
+	r = p.post(staff, "/customers/"+uin+"/own/file", url.Values{"month": {month}, "type": {"L3"}})
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/bills/files/") {
+		t.Fatalf("own file: status %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	page := p.follow(staff, r)
+	if links := byTestID(t, page.Body, "file-download"); len(links) != 1 || !strings.Contains(attr(links[0], "href"), "L3-bill-"+uin) {
+		t.Errorf("own file link %v", links)
+	}
+	if rows := p.auditRows("billfile.request"); len(rows) != 1 || rows[0].Params["uin_type"] != "own" || rows[0].TargetUin != cred.Uin {
+		t.Errorf("audit rows %+v", rows)
+	}
+	if r := p.post(staff, "/customers/"+uin+"/own/file", url.Values{"month": {month}, "type": {"L1"}}); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/customers/"+uin+"/own" {
+		t.Errorf("a bad type: status %d", r.StatusCode)
+	}
+
 	tests := []struct {
 		name, who, path string
 		status          int
@@ -110,6 +127,9 @@ func TestCustomersOwnView(t *testing.T) {
 				t.Errorf("status %d, want %d", r.StatusCode, tc.status)
 			}
 		})
+	}
+	if r := p.post(p.login("subagent"), "/customers/"+uin+"/own/file", url.Values{"month": {month}, "type": {"L3"}}); r.StatusCode != http.StatusNotFound {
+		t.Errorf("another reseller's login asks for the own file: status %d", r.StatusCode)
 	}
 	t.Run("API error in words", func(t *testing.T) {
 		p.sandbox.InjectFault(sandbox.Fault{Action: "QueryCustomerBillingQuota", Code: "InternalError", Count: 10})

@@ -52,6 +52,7 @@ func (h *Handlers) Routes() http.Handler {
 				r.Post("/{uin}/refresh", h.refreshCustomer)
 				r.Get("/{uin}/writes/{id}", h.writeStatus)
 				r.With(h.require(auth.ViewBills)).Get("/{uin}/own", h.ownPage)
+				r.With(h.require(auth.ViewBills)).Post("/{uin}/own/file", h.requestOwnFile)
 				r.Group(func(r chi.Router) {
 					r.Use(h.require(auth.WriteCustomers))
 					r.Get("/{uin}/remark", h.remarkEditor)

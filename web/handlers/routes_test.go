@@ -69,6 +69,7 @@ var routeAccess = map[string]access{
 	"POST /customers/{uin}/refresh":             everyone,
 	"GET /customers/{uin}/writes/{id}":          everyone,
 	"GET /customers/{uin}/own":                  everyone,
+	"POST /customers/{uin}/own/file":            everyone,
 	"GET /customers/{uin}/remark":               writers,
 	"POST /customers/{uin}/remark":              writers,
 	"GET /customers/{uin}/suspend":              writers,
