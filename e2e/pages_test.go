@@ -145,6 +145,10 @@ func (tb *tab) reachablePages(t *testing.T, role string) []pageVisit {
 		tb.waitUntil(t, "the vouchers", `document.querySelector("[data-testid=voucher-row], [data-testid=vouchers-none], [data-testid=api-note]") !== null`)
 		if usage := eval[string](t, tb, `(document.querySelector('[data-testid=voucher-usage-link]') || {getAttribute: () => ""}).getAttribute("href")`); usage != "" {
 			add(usage, http.StatusOK)
+			// The voucher's customer's own view (without its key: the note).
+			if uin := strings.Split(strings.TrimPrefix(usage, "/vouchers/"), "/")[0]; uin != "" {
+				add("/customers/"+uin+"/own", http.StatusOK)
+			}
 		}
 	}
 	if role == "admin" {
