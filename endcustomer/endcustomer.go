@@ -114,6 +114,11 @@ func (v View) Stale() bool {
 		v.Explorer.Stale(apicache.BillsCurrentMonth, v.Now) || v.Explorer.Pending
 }
 
+// Pending reports whether a read is still under way.
+func (v View) Pending() bool {
+	return v.Quota.Pending || v.Summary.Pending || v.Detail.Pending || v.Vouchers.Pending || v.Usage.Pending || v.Explorer.Pending
+}
+
 // params key the view's reads in the cache (the key is also the
 // customer's own SecretId).
 type params struct {

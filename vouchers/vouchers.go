@@ -226,6 +226,9 @@ func (l List) Stale() bool {
 		(l.Vouchers.Value != nil && len(l.Vouchers.Value.Items) > 0 && (l.Quotas.Stale(k, l.Now) || l.Quotas.Pending))
 }
 
+// Pending reports whether a read is still under way.
+func (l List) Pending() bool { return l.Pool.Pending || l.Vouchers.Pending || l.Quotas.Pending }
+
 func (f Filters) params(page, size int) listParams {
 	return listParams{Uin: f.uin, Status: f.Status, PaymentMode: f.PaymentMode, Usage: f.Usage, Scope: f.Scope, Page: page, PageSize: size}
 }
@@ -325,6 +328,9 @@ type Usage struct {
 func (u Usage) Stale() bool {
 	return u.Blocked == nil && (u.Detail.Stale(apicache.Vouchers, u.Now) || u.Detail.Pending)
 }
+
+// Pending reports whether the read is still under way.
+func (u Usage) Pending() bool { return u.Detail.Pending }
 
 var monthPattern = regexp.MustCompile(`^(20[0-9]{2})-(0[1-9]|1[0-2])$`)
 

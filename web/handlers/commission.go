@@ -61,7 +61,11 @@ func (h *Handlers) renderCommission(w http.ResponseWriter, r *http.Request, stat
 func fillCommission(ctx context.Context, c *templates.Commission, p commission.Products) {
 	f := p.Filters
 	c.Problem = figureProblem(ctx, p.List.Err)
-	c.Stale = p.List.Pending
+	if c.Stale = p.List.Pending; c.Stale {
+		// Still asking Tencent Cloud: the region asks again in a moment.
+		c.RefreshHref = "/commission?" + url.Values{"policy": {f.Policy}, "product": {f.Product}, "sub_product": {f.SubProduct},
+			"page": {strconv.Itoa(f.PageNumber())}}.Encode()
+	}
 	v := p.List.Value
 	if v == nil {
 		return

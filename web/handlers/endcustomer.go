@@ -56,7 +56,7 @@ func (h *Handlers) ownPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err == nil && v.Blocked == nil {
-		fillOwn(ctx, &o, v, eq)
+		fillOwn(ctx, &o, v, refreshAgain(r, v.Stale(), v.Pending()))
 	}
 	if isHTMX(r) {
 		h.render(w, r, status, templates.OwnResults(o))
@@ -66,7 +66,7 @@ func (h *Handlers) ownPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // fillOwn turns the view's reads into the page's figures and rows.
-func fillOwn(ctx context.Context, o *templates.OwnView, v endcustomer.View, q endcustomer.Query) {
+func fillOwn(ctx context.Context, o *templates.OwnView, v endcustomer.View, again bool) {
 	base := "/customers/" + o.Uin + "/own"
 	link := func(page int, voucher int64, fresh bool) string {
 		u := url.Values{"month": {v.Month}}
@@ -81,7 +81,7 @@ func fillOwn(ctx context.Context, o *templates.OwnView, v endcustomer.View, q en
 		}
 		return base + "?" + u.Encode()
 	}
-	if o.Stale = v.Stale(); o.Stale {
+	if o.Stale = again; o.Stale {
 		o.RefreshHref = link(v.Page, v.Voucher, true)
 	}
 	o.AsOf = formatTimeSeconds(ctx, v.Summary.FetchedAt)

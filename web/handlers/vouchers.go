@@ -64,6 +64,18 @@ func cachedFirst(r *http.Request) apicache.Mode {
 	return apicache.Cached
 }
 
+// refreshAgain decides whether a region asks for itself again in the
+// background: a page shown from the cache, when something is stale; its
+// background answer (fresh=1) only while a read is still under way, so a
+// read that keeps failing is shown with its problem rather than asked for
+// every second.
+func refreshAgain(r *http.Request, stale, pending bool) bool {
+	if r.URL.Query().Get("fresh") == "1" {
+		return pending
+	}
+	return stale
+}
+
 // blockedProblem tells why nothing could be read, as a note.
 func blockedProblem(ctx context.Context, err error) *templates.APIProblem {
 	if err == nil {
@@ -97,7 +109,7 @@ func (h *Handlers) vouchersPage(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var l vouchers.List
 		if l, err = h.vouchers.List(ctx, a, cachedFirst(r), f); err == nil {
-			fillVouchers(ctx, &v, l)
+			fillVouchers(ctx, &v, l, refreshAgain(r, l.Stale(), l.Pending()))
 		}
 	}
 	if err != nil {
@@ -117,7 +129,7 @@ func (h *Handlers) vouchersPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // fillVouchers turns the list into the page's figures and rows.
-func fillVouchers(ctx context.Context, v *templates.Vouchers, l vouchers.List) {
+func fillVouchers(ctx context.Context, v *templates.Vouchers, l vouchers.List, again bool) {
 	f := l.Filters
 	v.Blocked = blockedProblem(ctx, l.Blocked)
 	if p := l.Pool.Value; p != nil {
@@ -127,7 +139,7 @@ func fillVouchers(ctx context.Context, v *templates.Vouchers, l vouchers.List) {
 	v.PoolProblem = figureProblem(ctx, l.Pool.Err)
 	v.Problem = figureProblem(ctx, l.Vouchers.Err)
 	v.QuotaProblem = figureProblem(ctx, l.Quotas.Err)
-	v.Stale = l.Stale()
+	v.Stale = again
 	if v.Stale {
 		v.RefreshHref = voucherURL("/vouchers", f.Query, f.PageNumber(), url.Values{"fresh": {"1"}})
 	}
@@ -232,7 +244,7 @@ func (h *Handlers) voucherUsagePage(w http.ResponseWriter, r *http.Request) {
 		}
 		return base + "?" + q.Encode()
 	}
-	if err == nil && u.Stale() {
+	if err == nil && refreshAgain(r, u.Stale(), u.Pending()) {
 		v.Stale, v.RefreshHref = true, query(u.Page, true)
 	}
 	if d := u.Detail.Value; d != nil {

@@ -151,6 +151,26 @@ func TestVouchersListAndFilters(t *testing.T) {
 	})
 }
 
+// TestVouchersFailingReadIsNotAskedForever: a read that keeps failing is
+// shown with its problem; the background refresh does not ask again.
+func TestVouchersFailingReadIsNotAskedForever(t *testing.T) {
+	p := newPortal(t)
+	staff := p.login("staff")
+	p.sandbox.InjectFault(sandbox.Fault{Action: "QueryVoucherPool", Code: "InternalError", Count: 100})
+	defer p.sandbox.ClearFaults()
+	first := p.get(staff, "/vouchers")
+	if len(byTestID(t, first.Body, "vouchers-stale")) != 1 {
+		t.Fatal("a page with a failed read does not refresh it in the background")
+	}
+	again := p.htmx(staff, http.MethodGet, "/vouchers?fresh=1", nil)
+	if len(byTestID(t, again.Body, "api-problem")) == 0 {
+		t.Error("the pool's failure is not told")
+	}
+	if len(byTestID(t, again.Body, "vouchers-stale")) != 0 {
+		t.Error("the background answer asks again for a read that failed")
+	}
+}
+
 func TestVouchersOfAResellersLogin(t *testing.T) {
 	p := newPortal(t)
 	p.fillCustomers()
