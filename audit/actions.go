@@ -8,7 +8,7 @@ var actions = []string{
 	"user.create", "user.update", "user.reset_password", "user.disable", "user.enable",
 	"credential.save", "credential.delete", "credential.test", "api.target",
 	"audit.export", "job.submit", "job.cancel", "job.check", "customers.export",
-	"vouchers.export", "billfile.request", "commission.file",
+	"vouchers.export", "billfile.request", "commission.file", "commission.export",
 	// Writes to the partner API, recorded by their action's name with a
 	// phase (intent, outcome, reconciled).
 	"AllocateCustomerCredit", "ForceQN", "ModifyClientRemark", "ApproveClientApply", "ApproveSubAgentApply",

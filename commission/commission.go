@@ -8,6 +8,8 @@ package commission
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +19,9 @@ import (
 	"resellerportal/apperr"
 	"resellerportal/audit"
 	"resellerportal/auth"
+	"resellerportal/export"
 	"resellerportal/partnerapi"
+	"resellerportal/store"
 )
 
 // Clients gives the partner API client to act as a partner with.
@@ -27,17 +31,18 @@ type Clients interface {
 
 // Service is the commission use cases.
 type Service struct {
+	db      *store.DB
 	clients Clients
 	cache   *apicache.Cache
 	now     func() time.Time
 }
 
 // New returns the commission service; now is time.Now when nil.
-func New(clients Clients, cache *apicache.Cache, now func() time.Time) *Service {
+func New(db *store.DB, clients Clients, cache *apicache.Cache, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{clients: clients, cache: cache, now: now}
+	return &Service{db: db, clients: clients, cache: cache, now: now}
 }
 
 // Limits of the search form.
@@ -54,6 +59,7 @@ const (
 	msgBadCode   = "commission.bad_policy"
 	msgBadText   = "commission.bad_text"
 	msgBadPage   = "commission.bad_page"
+	msgNeedCode  = "commission.need_policy"
 )
 
 // Query is the policy product search as typed.
@@ -130,7 +136,7 @@ func (p Products) Stale() bool {
 // searchParams keys a page of a policy's products in the cache.
 type searchParams struct {
 	Policy, Product, SubProduct string
-	Page                        int
+	Page, PageSize              int
 }
 
 // isCode tells a product code ("p_cvm", "sp_cvm_s5") from a name.
@@ -139,6 +145,10 @@ func isCode(s string) bool { return strings.HasPrefix(s, "p_") || strings.HasPre
 // Search reads a page of the policy's products through the cache (policy
 // ranges change rarely: the Reference freshness). No policy code, no call.
 func (s *Service) Search(ctx context.Context, actor audit.Actor, mode apicache.Mode, f Filters) (Products, error) {
+	return s.search(ctx, actor, mode, f, PerPage)
+}
+
+func (s *Service) search(ctx context.Context, actor audit.Actor, mode apicache.Mode, f Filters, size int) (Products, error) {
 	if err := mayView(actor); err != nil {
 		return Products{}, err
 	}
@@ -150,7 +160,7 @@ func (s *Service) Search(ctx context.Context, actor audit.Actor, mode apicache.M
 	if err != nil {
 		return Products{}, err
 	}
-	req := &partnerapi.QueryPolicyProductListByCodeRequest{PolicyCode: f.Policy, Page: uint64(f.page), PageSize: PerPage}
+	req := &partnerapi.QueryPolicyProductListByCodeRequest{PolicyCode: f.Policy, Page: uint64(f.page), PageSize: uint64(size)}
 	if isCode(f.Product) {
 		req.ProductCode = f.Product
 	} else {
@@ -162,7 +172,7 @@ func (s *Service) Search(ctx context.Context, actor audit.Actor, mode apicache.M
 		req.SubProductName = f.SubProduct
 	}
 	p.List = apicache.Read(ctx, s.cache, c.SecretID(), apicache.Reference, mode, "commission.products",
-		searchParams{f.Policy, f.Product, f.SubProduct, f.page},
+		searchParams{f.Policy, f.Product, f.SubProduct, f.page, size},
 		func(ctx context.Context) (partnerapi.QueryPolicyProductListByCodeResponse, error) {
 			r, err := c.QueryPolicyProductListByCode(ctx, req)
 			if err != nil {
@@ -171,7 +181,88 @@ func (s *Service) Search(ctx context.Context, actor audit.Actor, mode apicache.M
 			return *r, nil
 		})
 	if v := p.List.Value; v != nil {
-		p.Pages = max(1, int((v.Total+PerPage-1)/PerPage))
+		p.Pages = max(1, int((v.Total+uint64(size)-1)/uint64(size)))
 	}
 	return p, nil
+}
+
+// Formats of the export.
+const (
+	CSV  = "csv"
+	XLSX = "xlsx"
+)
+
+// exportPageSize is the largest page the API gives.
+const exportPageSize = 200
+
+// columns are the export's columns.
+var columns = []export.Column{
+	{Header: "policy_code", Kind: export.Text}, {Header: "product_code", Kind: export.Text}, {Header: "product", Kind: export.Text},
+	{Header: "sub_product_code", Kind: export.Text}, {Header: "sub_product", Kind: export.Text},
+	{Header: "component_type_code", Kind: export.Text}, {Header: "component_type", Kind: export.Text},
+	{Header: "component_code", Kind: export.Text}, {Header: "component", Kind: export.Text},
+	{Header: "start_date", Kind: export.Text}, {Header: "end_date", Kind: export.Text},
+}
+
+// Export writes every line of the policy's range matching the search as
+// CSV or XLSX, through the cache, and audits the export.
+func (s *Service) Export(ctx context.Context, actor audit.Actor, f Filters, format string, w io.Writer) (int, error) {
+	if err := mayView(actor); err != nil {
+		return 0, err
+	}
+	if format != CSV && format != XLSX {
+		return 0, apperr.InvalidField("format", "vouchers.bad_format")
+	}
+	if f.Policy == "" {
+		return 0, apperr.InvalidField("policy", msgNeedCode)
+	}
+	var rows [][]string
+	var err error
+	for page := 1; page <= MaxPage; page++ {
+		f.page = page
+		var p Products
+		if p, err = s.search(ctx, actor, apicache.Fresh, f, exportPageSize); err != nil {
+			break
+		}
+		if p.List.Err != nil {
+			err = p.List.Err
+			break
+		}
+		if p.List.Value == nil {
+			err = apperr.New(apperr.Busy, "", "vouchers.export_busy").Because(apicache.ErrPending)
+			break
+		}
+		for _, x := range p.List.Value.ProductList {
+			rows = append(rows, []string{x.PolicyCode, x.ProductCode, x.ProductName, x.SubProductCode, x.SubProductName,
+				x.ComponentTypeCode, x.ComponentTypeName, x.ComponentCode, x.ComponentName, x.StartDate, x.EndDate})
+		}
+		if page >= p.Pages || len(p.List.Value.ProductList) == 0 {
+			break
+		}
+	}
+	if err == nil {
+		t := export.Table{Name: "policy products", Columns: columns, Rows: rows}
+		if format == CSV {
+			err = export.WriteCSV(w, t)
+		} else {
+			err = export.WriteXLSX(w, t)
+		}
+	}
+	params := map[string]string{"format": format, "rows": strconv.Itoa(len(rows)), "policy": f.Policy}
+	for k, v := range map[string]string{"product": f.Product, "sub_product": f.SubProduct} {
+		if v != "" {
+			params[k] = v
+		}
+	}
+	entry := actor.Entry("commission.export", 0, params)
+	if err != nil {
+		entry.Outcome, entry.Code, entry.RequestId = store.OutcomeFailed, partnerapi.ErrorCode(err), partnerapi.RequestID(err)
+	}
+	if aerr := s.db.WriteDetached(ctx, func(tx *store.Tx) error { _, err := tx.AppendAudit(ctx, entry); return err }); aerr != nil {
+		return len(rows), errors.Join(err, aerr)
+	}
+	if err != nil {
+		return len(rows), fmt.Errorf("export policy products: %w", err)
+	}
+	return len(rows), nil
 }

@@ -30,7 +30,7 @@ func TestPolicyProducts(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.Run(runCtx) })
 	t.Cleanup(func() { stop(); wg.Wait() })
-	svc := commission.New(a.Keys, a.Cache, nil)
+	svc := commission.New(a.DB, a.Keys, a.Cache, nil)
 	fin := audit.Actor{Principal: auth.Principal{UserID: 1, Role: auth.RoleFinance}}
 
 	// No policy code, no call.

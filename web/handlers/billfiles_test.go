@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xuri/excelize/v2"
 	"golang.org/x/net/html"
 
 	"resellerportal/billfiles"
@@ -223,6 +224,24 @@ func TestCommissionPage(t *testing.T) {
 				t.Errorf("status %d", r.StatusCode)
 			}
 		})
+	}
+	// The whole range as a file.
+	r = p.get(fin, "/commission?policy=StandardPolicy2025")
+	x := p.get(fin, attr(byTestID(t, r.Body, "policy-xlsx")[0], "href"))
+	book, err := excelize.OpenReader(strings.NewReader(x.Body))
+	if x.StatusCode != http.StatusOK || err != nil {
+		t.Fatalf("policy export: status %d, %v", x.StatusCode, err)
+	}
+	lines, _ := book.GetRows(book.GetSheetName(0))
+	book.Close()
+	if len(lines)-1 != total || lines[0][0] != "policy_code" {
+		t.Errorf("the file holds %d lines of %d", len(lines)-1, total)
+	}
+	if rows := p.auditRows("commission.export"); len(rows) != 1 || rows[0].Params["rows"] != strconv.Itoa(total) {
+		t.Errorf("audit %+v", rows)
+	}
+	if r := p.get(fin, "/commission/export?format=csv"); r.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("an export without a policy: status %d", r.StatusCode)
 	}
 	if r := p.get(fin, "/commission?policy=NoSuchPolicy"); len(byTestID(t, r.Body, "policy-none")) != 1 {
 		t.Error("an unknown policy does not say nothing matched")

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -19,6 +21,26 @@ import (
 type CommissionService interface {
 	ParseQuery(actor audit.Actor, q commission.Query) (commission.Filters, error)
 	Search(ctx context.Context, actor audit.Actor, mode apicache.Mode, f commission.Filters) (commission.Products, error)
+	Export(ctx context.Context, actor audit.Actor, f commission.Filters, format string, w io.Writer) (int, error)
+}
+
+// commissionExport sends the policy range matching the search as
+// ?format=csv or xlsx.
+func (h *Handlers) commissionExport(w http.ResponseWriter, r *http.Request) {
+	ctx := partnerapi.WithLanguage(r.Context(), apiLanguage(r.Context()))
+	a := actor(r)
+	q := r.URL.Query()
+	f, err := h.commission.ParseQuery(a, commission.Query{Policy: q.Get("policy"), Product: q.Get("product"), SubProduct: q.Get("sub_product")})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var buf bytes.Buffer
+	if _, err := h.commission.Export(ctx, a, f, q.Get("format"), &buf); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	sendFile(w, "policy-"+f.Policy, q.Get("format"), buf.Bytes())
 }
 
 func (h *Handlers) commissionPage(w http.ResponseWriter, r *http.Request) {
@@ -77,6 +99,18 @@ func fillCommission(ctx context.Context, c *templates.Commission, p commission.P
 		c.Rows = append(c.Rows, templates.PolicyProductRow{Product: x.ProductName, ProductCode: x.ProductCode, SubProduct: x.SubProductName,
 			SubProductCode: x.SubProductCode, Component: x.ComponentName, ComponentType: x.ComponentTypeName,
 			Start: dateOf(x.StartDate), End: dateOf(x.EndDate)})
+	}
+	if len(c.Rows) > 0 {
+		q := url.Values{"policy": {f.Policy}, "format": {commission.CSV}}
+		if f.Product != "" {
+			q.Set("product", f.Product)
+		}
+		if f.SubProduct != "" {
+			q.Set("sub_product", f.SubProduct)
+		}
+		c.CSVHref = "/commission/export?" + q.Encode()
+		q.Set("format", commission.XLSX)
+		c.XLSXHref = "/commission/export?" + q.Encode()
 	}
 	pageURL := func(page int) string {
 		q := url.Values{"policy": {f.Policy}}

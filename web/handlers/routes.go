@@ -73,10 +73,12 @@ func (h *Handlers) Routes() http.Handler {
 			r.With(h.require(auth.ViewVouchers)).Get("/vouchers.csv", h.vouchersCSV)
 			r.With(h.require(auth.ViewVouchers)).Get("/vouchers.xlsx", h.vouchersXLSX)
 			r.With(h.require(auth.ViewVouchers)).Get("/vouchers/{uin}/{id}", h.voucherUsagePage)
+			r.With(h.require(auth.ViewVouchers)).Get("/vouchers/{uin}/{id}/export", h.voucherUsageExport)
 			r.With(h.require(auth.ViewBills)).Get("/bills/files", h.billFilesPage)
 			r.With(h.require(auth.ViewBills)).Post("/bills/files", h.requestBillFile)
 			r.With(h.require(auth.ViewBills)).Get("/bills/files/{id}", h.billFilePage)
 			r.With(h.require(auth.ViewCommission)).Get("/commission", h.commissionPage)
+			r.With(h.require(auth.ViewCommission)).Get("/commission/export", h.commissionExport)
 			r.With(h.require(auth.ViewCommission)).Post("/commission/file", h.requestCommissionFile)
 			r.With(h.require(auth.ViewCommission)).Get("/commission/files/{id}", h.commissionFilePage)
 

@@ -26,6 +26,7 @@ type VoucherService interface {
 	List(ctx context.Context, actor audit.Actor, mode apicache.Mode, f vouchers.Filters) (vouchers.List, error)
 	UsageOf(ctx context.Context, actor audit.Actor, mode apicache.Mode, uin, id, month, page string) (vouchers.Usage, error)
 	Export(ctx context.Context, actor audit.Actor, f vouchers.Filters, format string, w io.Writer) (int, error)
+	ExportUsage(ctx context.Context, actor audit.Actor, uin, id, month, format string, w io.Writer) (int, error)
 }
 
 // voucherQuery reads the vouchers list's form from the URL.
@@ -179,17 +180,17 @@ func fillVouchers(ctx context.Context, v *templates.Vouchers, l vouchers.List, a
 }
 
 func (h *Handlers) vouchersCSV(w http.ResponseWriter, r *http.Request) {
-	h.vouchersExport(w, r, vouchers.CSV, export.CSVContentType)
+	h.vouchersExport(w, r, vouchers.CSV)
 }
 
 func (h *Handlers) vouchersXLSX(w http.ResponseWriter, r *http.Request) {
-	h.vouchersExport(w, r, vouchers.XLSX, export.XLSXContentType)
+	h.vouchersExport(w, r, vouchers.XLSX)
 }
 
 // vouchersExport sends every voucher matching the filters as a file. The
 // file is built in memory first (the list is bounded), so a failure is an
 // error page rather than half a file.
-func (h *Handlers) vouchersExport(w http.ResponseWriter, r *http.Request, format, contentType string) {
+func (h *Handlers) vouchersExport(w http.ResponseWriter, r *http.Request, format string) {
 	ctx := partnerapi.WithLanguage(r.Context(), apiLanguage(r.Context()))
 	a := actor(r)
 	f, err := h.vouchers.ParseQuery(ctx, a, voucherQuery(r))
@@ -202,10 +203,32 @@ func (h *Handlers) vouchersExport(w http.ResponseWriter, r *http.Request, format
 		h.fail(w, r, err)
 		return
 	}
+	sendFile(w, "vouchers-"+h.now().UTC().Format("2006-01-02"), format, buf.Bytes())
+}
+
+// sendFile answers an export built in memory, as an attachment.
+func sendFile(w http.ResponseWriter, name, format string, data []byte) {
+	contentType := export.CSVContentType
+	if format == vouchers.XLSX {
+		contentType = export.XLSXContentType
+	}
 	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="vouchers-%s.%s"`, h.now().UTC().Format("2006-01-02"), format))
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, name, format))
 	w.WriteHeader(http.StatusOK)
-	w.Write(buf.Bytes()) //nolint:errcheck // the client may have gone
+	w.Write(data) //nolint:errcheck // the client may have gone
+}
+
+// voucherUsageExport sends a voucher's usage (of the month asked, or all)
+// as ?format=csv or xlsx.
+func (h *Handlers) voucherUsageExport(w http.ResponseWriter, r *http.Request) {
+	ctx := partnerapi.WithLanguage(r.Context(), apiLanguage(r.Context()))
+	uin, id, format := chi.URLParam(r, "uin"), chi.URLParam(r, "id"), r.URL.Query().Get("format")
+	var buf bytes.Buffer
+	if _, err := h.vouchers.ExportUsage(ctx, actor(r), uin, id, r.URL.Query().Get("month"), format, &buf); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	sendFile(w, "voucher-"+id+"-usage", format, buf.Bytes())
 }
 
 func (h *Handlers) voucherUsagePage(w http.ResponseWriter, r *http.Request) {
@@ -258,6 +281,16 @@ func (h *Handlers) voucherUsagePage(w http.ResponseWriter, r *http.Request) {
 		for _, x := range d.Data {
 			v.Rows = append(v.Rows, templates.UsageRow{ID: strconv.FormatInt(x.Id, 10), Deal: x.DealName, Bill: x.BillId, Amount: formatUSD(x.Amount),
 				PayModeID: valueID(ctx, "vouchers.mode_", x.PayMode), Product: x.ProductCodeName, SubProduct: x.SubProductCodeName, Paid: apiTimeText(ctx, x.PayTime)})
+		}
+		if len(d.Data) > 0 {
+			q := url.Values{}
+			if month != "" {
+				q.Set("month", month)
+			}
+			q.Set("format", vouchers.CSV)
+			v.CSVHref = base + "/export?" + q.Encode()
+			q.Set("format", vouchers.XLSX)
+			v.XLSXHref = base + "/export?" + q.Encode()
 		}
 		v.Pager = templates.Pager{Page: u.Page, Pages: u.Pages}
 		if u.Page > 1 {

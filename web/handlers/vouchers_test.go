@@ -130,6 +130,22 @@ func TestVouchersListAndFilters(t *testing.T) {
 			if r.StatusCode != http.StatusOK || len(byTestID(t, r.Body, "usage-total")) != 1 {
 				t.Fatalf("usage of %s: status %d", id, r.StatusCode)
 			}
+			// Its usage as a file.
+			if links := byTestID(t, r.Body, "usage-csv"); len(links) == 1 {
+				f := p.get(staff, attr(links[0], "href"))
+				records, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(f.Body, "\uFEFF"))).ReadAll()
+				if f.StatusCode != http.StatusOK || err != nil || len(records) != len(byTestID(t, r.Body, "usage-row"))+1 || records[0][0] != "id" {
+					t.Errorf("usage export: status %d, %d records, %v", f.StatusCode, len(records), err)
+				}
+				if rows := p.auditRows("vouchers.export"); len(rows) == 0 || rows[0].Params["table"] != "usage" {
+					t.Errorf("usage export audit %+v", rows)
+				}
+			} else if len(byTestID(t, r.Body, "usage-row")) > 0 {
+				t.Error("a usage table without its export")
+			}
+			if f := p.get(staff, "/vouchers/"+uin+"/"+id+"/export?format=pdf"); f.StatusCode != http.StatusUnprocessableEntity {
+				t.Errorf("a PDF export: status %d", f.StatusCode)
+			}
 			r = p.get(staff, "/vouchers/"+uin+"/"+id+"?month=2025-13")
 			if r.StatusCode != http.StatusUnprocessableEntity || fieldError(t, r.Body, "month") == "" {
 				t.Errorf("a bad month: status %d", r.StatusCode)

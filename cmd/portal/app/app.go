@@ -215,7 +215,7 @@ func (a *App) build(ctx context.Context, dataDir string) error {
 		Customers: a.Customers, Credit: credit.New(figures, a.Customers), Applications: apps, Resellers: resellers.New(a.Keys, a.Cache), Onboarding: onboard,
 		Vouchers:    vouchers.New(vouchers.Options{DB: a.DB, Clients: a.Keys, Customers: a.Customers, Cache: a.Cache, Now: cfg.Now}),
 		BillFiles:   billfiles.New(billfiles.Options{DB: a.DB, Clients: a.Keys, Customers: a.Customers, Own: a.Keys, Now: cfg.Now}),
-		Commission:  commission.New(a.Keys, a.Cache, cfg.Now),
+		Commission:  commission.New(a.DB, a.Keys, a.Cache, cfg.Now),
 		EndCustomer: endcustomer.New(a.Keys, a.Customers, a.Cache, cfg.Now),
 		Limiters:    a.Keys.Limiters(), Sessions: a.sessions, Catalog: catalog, Assets: assets, Metrics: a.Metrics,
 		Health: a.health, Logger: cfg.Logger, Now: cfg.Now, TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken,
