@@ -154,8 +154,9 @@ func TestBillFilesOfAResellersLogin(t *testing.T) {
 
 	r := p.get(sub, "/bills/files")
 	scopes := find(t, r.Body, func(n *html.Node) bool { return n.Data == "select" && attr(n, "name") == "scope" })
-	if len(scopes) != 0 {
-		t.Error("a reseller's login is offered a package scope")
+	packs := find(t, r.Body, func(n *html.Node) bool { return n.Data == "option" && strings.HasSuffix(attr(n, "value"), "Pack") })
+	if len(scopes) != 0 || len(packs) != 0 {
+		t.Error("a reseller's login is offered a bill package")
 	}
 	// Another's customer, by the form as posted.
 	r = p.post(sub, "/bills/files", url.Values{"customer": {direct}, "month": {month}, "type": {"billDetail"}})
