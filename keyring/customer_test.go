@@ -30,6 +30,7 @@ func TestCustomersOwnKey(t *testing.T) {
 		}
 	}
 	uin := itoa(cust.Uin)
+	saves := 3 // audited attempts: two refused keys and the right one
 
 	if _, err := k.ForCustomer(ctx, cust.Uin); !errors.Is(err, ErrNoCustomerKey) || apperr.KindOf(err) != apperr.Unavailable {
 		t.Fatalf("no key stored: %v", err)
@@ -45,6 +46,26 @@ func TestCustomersOwnKey(t *testing.T) {
 	}
 	if _, err := k.Save(ctx, audit.CommandLine(), Input{Kind: store.CredentialCustomer, SecretID: cust.SecretId, SecretKey: cust.SecretKey}); apperr.Fields(err)["subagent_uin"] == nil {
 		t.Fatalf("a customer's key without its UIN: %v", err)
+	}
+	// Another customer's key, for this UIN: its vouchers give it away.
+	for _, other := range sb.Credentials() {
+		if other.Role != "customer" || other.Uin == cust.Uin {
+			continue
+		}
+		oc, err := partnerapi.New(partnerapi.Config{Credential: partnerapi.Credential{SecretId: other.SecretId, SecretKey: other.SecretKey},
+			Endpoint: w.ep.Host, Scheme: "http", Limiters: partnerapi.NewLimiters(100)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if own, err := oc.DescribeCustomerOwnVoucherList(ctx, &partnerapi.DescribeCustomerOwnVoucherListRequest{Page: 1, PageSize: 1}); err != nil || len(own.Data) == 0 {
+			continue // nothing to tell it by
+		}
+		_, err = k.Save(ctx, audit.CommandLine(), Input{Kind: store.CredentialCustomer, SubagentUin: uin, SecretID: other.SecretId, SecretKey: other.SecretKey})
+		if apperr.Fields(err)["subagent_uin"] == nil {
+			t.Fatalf("customer %d's key stored as %s's: %v", other.Uin, uin, err)
+		}
+		saves++
+		break
 	}
 	check, err := k.Save(ctx, audit.CommandLine(), Input{Kind: store.CredentialCustomer, SubagentUin: uin, SecretID: cust.SecretId, SecretKey: cust.SecretKey})
 	if err != nil || check.RequestID == "" {
@@ -64,7 +85,7 @@ func TestCustomersOwnKey(t *testing.T) {
 		t.Errorf("the customer's client: %v", err)
 	}
 	rows, _, err := db.QueryAudit(ctx, store.AuditFilter{Action: "credential.save", Limit: 10})
-	if err != nil || len(rows) != 3 || rows[0].Params["customer_uin"] != uin || rows[0].Params["kind"] != store.CredentialCustomer {
+	if err != nil || len(rows) != saves || rows[0].Params["customer_uin"] != uin || rows[0].Params["kind"] != store.CredentialCustomer {
 		t.Fatalf("audit %+v %v", rows, err)
 	}
 }
