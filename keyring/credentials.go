@@ -36,6 +36,7 @@ var (
 	errNeedKey         = apperr.InvalidField("secret_key", "credentials.need_both")
 	errBadSecret       = apperr.InvalidField("secret_id", "credentials.bad_secret")
 	errNeedUin         = apperr.InvalidField("subagent_uin", "credentials.need_uin")
+	errNeedCustomerUin = apperr.InvalidField("subagent_uin", "credentials.need_customer_uin")
 	errUinOnlySubagent = apperr.InvalidField("subagent_uin", "credentials.uin_only_subagent")
 	errBadLabel        = apperr.InvalidField("label", "credentials.bad_label")
 	errOtherCustomer   = apperr.InvalidField("subagent_uin", "credentials.other_customer")
@@ -104,7 +105,10 @@ func parseInput(in Input) (store.APICredential, string, error) {
 	case store.CredentialSubagent, store.CredentialCustomer:
 		// A reseller's key names the reseller; a customer's, the customer.
 		n, err := strconv.ParseUint(uin, 10, 64)
-		if err != nil || n == 0 {
+		switch {
+		case (err != nil || n == 0) && c.Kind == store.CredentialCustomer:
+			errs = append(errs, errNeedCustomerUin)
+		case err != nil || n == 0:
 			errs = append(errs, errNeedUin)
 		}
 		c.SubagentUin = n
