@@ -178,7 +178,7 @@ func (k *Keyring) ForSubagent(ctx context.Context, subagentUin uint64) (c *partn
 }
 
 // InUse lists the SecretIds the portal calls with on the current target:
-// the distributor's first, then each stored reseller key.
+// the distributor's first, then each stored reseller's and customer's key.
 func (k *Keyring) InUse(ctx context.Context) ([]string, error) {
 	t := k.Target()
 	var ids []string
@@ -190,7 +190,7 @@ func (k *Keyring) InUse(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	for _, c := range list {
-		if c.Kind == store.CredentialSubagent {
+		if c.Kind == store.CredentialSubagent || c.Kind == store.CredentialCustomer {
 			ids = append(ids, c.SecretId)
 		}
 	}
