@@ -34,6 +34,9 @@ const (
 	// Reference is the API's reference lists (country codes, industries),
 	// which change rarely.
 	Reference Kind = "reference"
+	// Vouchers is the customers' vouchers, their usage and quotas and the
+	// partner's voucher pool: vouchers are issued and used all day.
+	Vouchers Kind = "vouchers"
 )
 
 // policies is how long each kind counts as fresh; past that age a page
@@ -46,6 +49,7 @@ var policies = map[Kind]time.Duration{
 	BillsPastMonth:    24 * time.Hour,
 	Invitations:       5 * time.Minute,
 	Reference:         24 * time.Hour,
+	Vouchers:          5 * time.Minute,
 }
 
 // FreshFor returns how long data of the kind counts as fresh.

@@ -12,6 +12,7 @@ var actions = []string{
 	// falling past one (written once per fall, by the portal).
 	"credit.watch.set", "credit.watch.crossed",
 	"bills.export",
+	"vouchers.export", "billfile.request", "commission.file", "commission.export",
 	// Writes to the partner API, recorded by their action's name with a
 	// phase (intent, outcome, reconciled).
 	"AllocateCustomerCredit", "ForceQN", "ModifyClientRemark", "ApproveClientApply", "ApproveSubAgentApply",

@@ -13,8 +13,10 @@ import (
 )
 
 // maxTabs bounds the Tab presses to reach one element: more than any page
-// of the portal has stops before its content.
-const maxTabs = 60
+// of the portal has stops in all (Shift+Tab from the first stop may wrap
+// round the whole page, as on the applications page with its many rows,
+// before it reaches the start).
+const maxTabs = 100
 
 // pageLoadWait bounds the wait for the page a key press leads to, so that
 // a press that leads nowhere fails at once rather than at testTimeout.

@@ -161,6 +161,19 @@ func (tb *tab) reachablePages(t *testing.T, role string) []pageVisit {
 		}
 		add(fmt.Sprintf("/bills/%d/%s", demoDirectCustomerUin(t), time.Now().UTC().AddDate(0, 0, -time.Now().UTC().Day()).Format("2006-01")), status)
 	}
+	if slices.Contains(links, "/vouchers") {
+		// Bill files, linked from the vouchers, and one voucher's usage.
+		add("/bills/files", http.StatusOK)
+		tb.open(t, "/vouchers")
+		tb.waitUntil(t, "the vouchers", `document.querySelector("[data-testid=voucher-row], [data-testid=vouchers-none], [data-testid=api-note]") !== null`)
+		if usage := eval[string](t, tb, `(document.querySelector('[data-testid=voucher-usage-link]') || {getAttribute: () => ""}).getAttribute("href")`); usage != "" {
+			add(usage, http.StatusOK)
+			// The voucher's customer's own view (without its key: the note).
+			if uin := strings.Split(strings.TrimPrefix(usage, "/vouchers/"), "/")[0]; uin != "" {
+				add("/customers/"+uin+"/own", http.StatusOK)
+			}
+		}
+	}
 	if role == "admin" {
 		for _, path := range []string{"/jobs", "/admin/users", "/admin/credentials", "/admin/api-status", "/admin/four-eyes"} {
 			if !slices.Contains(links, path) {

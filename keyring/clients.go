@@ -178,7 +178,7 @@ func (k *Keyring) ForSubagent(ctx context.Context, subagentUin uint64) (c *partn
 }
 
 // InUse lists the SecretIds the portal calls with on the current target:
-// the distributor's first, then each stored reseller key.
+// the distributor's first, then each stored reseller's and customer's key.
 func (k *Keyring) InUse(ctx context.Context) ([]string, error) {
 	t := k.Target()
 	var ids []string
@@ -190,7 +190,7 @@ func (k *Keyring) InUse(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	for _, c := range list {
-		if c.Kind == store.CredentialSubagent {
+		if c.Kind == store.CredentialSubagent || c.Kind == store.CredentialCustomer {
 			ids = append(ids, c.SecretId)
 		}
 	}
@@ -249,6 +249,39 @@ func (k *Keyring) ActAs(ctx context.Context, reseller uint64) (*partnerapi.Clien
 		return nil, ErrNoResellerKey.With(map[string]any{"Uin": reseller}).Because(fmt.Errorf("act as reseller %d", reseller))
 	}
 	return c, nil
+}
+
+// ErrNoCustomerKey is returned when a customer's own API key is needed and
+// none is stored: what only a customer's credential may read cannot be
+// read with a partner's.
+var ErrNoCustomerKey = apperr.New(apperr.Unavailable, "", "partner.no_customer_key")
+
+// ForCustomer returns a client acting as the customer itself, with its own
+// key stored for the current target.
+func (k *Keyring) ForCustomer(ctx context.Context, customerUin uint64) (*partnerapi.Client, error) {
+	t := k.Target()
+	cred, err := k.stored(ctx, t, store.CredentialCustomer, customerUin)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNoCustomerKey.With(map[string]any{"Uin": customerUin}).Because(fmt.Errorf("act as customer %d", customerUin))
+	}
+	if err != nil {
+		return nil, err
+	}
+	ep, err := k.endpoint(t)
+	if err != nil {
+		return nil, err
+	}
+	return k.client(ep, cred)
+}
+
+// HasCustomerKey reports whether a customer's own key is stored for the
+// current target.
+func (k *Keyring) HasCustomerKey(ctx context.Context, customerUin uint64) (bool, error) {
+	_, err := k.db.CredentialFor(ctx, string(k.Target()), store.CredentialCustomer, customerUin)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // ActingFor returns the client the actor's own business goes through and

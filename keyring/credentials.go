@@ -36,8 +36,10 @@ var (
 	errNeedKey         = apperr.InvalidField("secret_key", "credentials.need_both")
 	errBadSecret       = apperr.InvalidField("secret_id", "credentials.bad_secret")
 	errNeedUin         = apperr.InvalidField("subagent_uin", "credentials.need_uin")
+	errNeedCustomerUin = apperr.InvalidField("subagent_uin", "credentials.need_customer_uin")
 	errUinOnlySubagent = apperr.InvalidField("subagent_uin", "credentials.uin_only_subagent")
 	errBadLabel        = apperr.InvalidField("label", "credentials.bad_label")
+	errOtherCustomer   = apperr.InvalidField("subagent_uin", "credentials.other_customer")
 	// ErrKeyRefused wraps the partner API's refusal of a key under test.
 	ErrKeyRefused    = apperr.New(apperr.Invalid, "secret_key", "credentials.test_failed")
 	errNeedKeyFirst  = apperr.New(apperr.Invalid, "target", "credentials.need_key_first")
@@ -100,9 +102,13 @@ func parseInput(in Input) (store.APICredential, string, error) {
 	}
 	uin := strings.TrimSpace(in.SubagentUin)
 	switch c.Kind {
-	case store.CredentialSubagent:
+	case store.CredentialSubagent, store.CredentialCustomer:
+		// A reseller's key names the reseller; a customer's, the customer.
 		n, err := strconv.ParseUint(uin, 10, 64)
-		if err != nil || n == 0 {
+		switch {
+		case (err != nil || n == 0) && c.Kind == store.CredentialCustomer:
+			errs = append(errs, errNeedCustomerUin)
+		case err != nil || n == 0:
 			errs = append(errs, errNeedUin)
 		}
 		c.SubagentUin = n
@@ -120,9 +126,12 @@ func isControl(r rune) bool        { return r < 0x20 || r == 0x7f }
 func isSpaceOrControl(r rune) bool { return r == ' ' || isControl(r) }
 
 // try asks the partner API for the partner's credit with a key on the
-// current target: the cheapest call that proves the key works. The client
+// current target: the cheapest call that proves the key works; a
+// customer's key, which may not read a partner's credit, is asked for the
+// customer's own billing quota instead, and for one of its own vouchers:
+// a voucher of another UIN shows the key is another customer's. The client
 // is not kept, so wrong keys leave nothing behind.
-func (k *Keyring) try(ctx context.Context, t Target, cred partnerapi.Credential) (Check, error) {
+func (k *Keyring) try(ctx context.Context, t Target, kind string, uin uint64, cred partnerapi.Credential) (Check, error) {
 	ep, err := k.endpoint(t)
 	if err != nil {
 		return Check{}, err
@@ -132,6 +141,21 @@ func (k *Keyring) try(ctx context.Context, t Target, cred partnerapi.Credential)
 	c, err := partnerapi.New(cfg)
 	if err != nil {
 		return Check{}, err
+	}
+	if kind == store.CredentialCustomer {
+		resp, err := c.QueryCustomerBillingQuota(ctx, &partnerapi.QueryCustomerBillingQuotaRequest{})
+		if err != nil {
+			return Check{}, err
+		}
+		own, err := c.DescribeCustomerOwnVoucherList(ctx, &partnerapi.DescribeCustomerOwnVoucherListRequest{Page: 1, PageSize: 1})
+		if err != nil {
+			return Check{}, err
+		}
+		if len(own.Data) > 0 && uint64(own.Data[0].CustomerUin) != uin {
+			return Check{}, errOtherCustomer.With(map[string]any{"Uin": own.Data[0].CustomerUin}).Because(
+				fmt.Errorf("the key reads the vouchers of customer %d, not %d", own.Data[0].CustomerUin, uin))
+		}
+		return Check{Remaining: resp.Data.RemainingCredit, RequestID: resp.RequestId}, nil
 	}
 	resp, err := c.QueryPartnerCredit(ctx, nil)
 	if err != nil {
@@ -145,7 +169,10 @@ func outcome(e store.AuditEntry, requestID string, err error) store.AuditEntry {
 	e.RequestId = requestID
 	if err != nil {
 		e.Outcome, e.Code, e.RequestId = store.OutcomeFailed, partnerapi.ErrorCode(err), partnerapi.RequestID(err)
-		if e.Code == "" {
+		switch {
+		case errors.Is(err, errOtherCustomer):
+			e.Code = "other_customer"
+		case e.Code == "":
 			e.Code = "unreachable"
 		}
 	}
@@ -167,11 +194,14 @@ func (k *Keyring) Save(ctx context.Context, actor audit.Actor, in Input) (Check,
 	}
 	t := k.Target()
 	c.Target = string(t)
-	check, testErr := k.try(ctx, t, partnerapi.Credential{SecretId: c.SecretId, SecretKey: key})
+	check, testErr := k.try(ctx, t, c.Kind, c.SubagentUin, partnerapi.Credential{SecretId: c.SecretId, SecretKey: key})
 	entry := outcome(actor.Entry("credential.save", 0, credentialParams(c)), check.RequestID, testErr)
 	if testErr != nil {
 		if _, err := k.db.AppendAudit(ctx, entry); err != nil {
 			return Check{}, err
+		}
+		if errors.Is(testErr, errOtherCustomer) {
+			return Check{}, testErr // the UIN is at fault, not the key
 		}
 		return Check{}, ErrKeyRefused.Because(testErr)
 	}
@@ -196,7 +226,9 @@ func credentialParams(c store.APICredential) map[string]string {
 	if c.Label != "" {
 		p["label"] = c.Label
 	}
-	if c.SubagentUin != 0 {
+	if c.SubagentUin != 0 && c.Kind == store.CredentialCustomer {
+		p["customer_uin"] = strconv.FormatUint(c.SubagentUin, 10)
+	} else if c.SubagentUin != 0 {
 		p["reseller_uin"] = strconv.FormatUint(c.SubagentUin, 10)
 	}
 	return p
@@ -242,7 +274,7 @@ func (k *Keyring) Test(ctx context.Context, actor audit.Actor, id int64) (Check,
 	if err != nil {
 		return Check{}, fmt.Errorf("%w: %w", errSealedUnusual, err)
 	}
-	check, testErr := k.try(ctx, Target(c.Target), cred)
+	check, testErr := k.try(ctx, Target(c.Target), c.Kind, c.SubagentUin, cred)
 	p := credentialParams(c)
 	if _, err := k.db.AppendAudit(ctx, outcome(actor.Entry("credential.test", 0, p), check.RequestID, testErr)); err != nil {
 		return Check{}, err
@@ -277,7 +309,7 @@ func (k *Keyring) SetTarget(ctx context.Context, actor audit.Actor, t Target) er
 		if cred.SecretId == "" {
 			return errNeedKeyFirst
 		}
-		check, testErr := k.try(ctx, t, cred)
+		check, testErr := k.try(ctx, t, store.CredentialDistributor, 0, cred)
 		entry = outcome(entry, check.RequestID, testErr)
 		if testErr != nil {
 			if _, err := k.db.AppendAudit(ctx, entry); err != nil {

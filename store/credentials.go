@@ -16,6 +16,9 @@ const (
 const (
 	CredentialDistributor = "distributor" // the first-level reseller's own key
 	CredentialSubagent    = "subagent"    // a second-level reseller's key
+	// CredentialCustomer is a customer's own key; SubagentUin holds the
+	// customer's UIN.
+	CredentialCustomer = "customer"
 )
 
 // APICredential is a partner API key pair; the secret key is stored only as

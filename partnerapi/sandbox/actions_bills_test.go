@@ -231,7 +231,15 @@ func TestBillFilesMatchBills(t *testing.T) {
 		t.Errorf("file total %s, summary %s", sum, summary.TotalCost)
 	}
 
+	// The commission file is built on the first request and ready on the next.
 	rebate := call[partnerapi.DescribeRebateDownloadUrlResponse](t, f, f.dist, "DescribeRebateDownloadUrl", map[string]any{"Month": month, "FileType": "CommissionDetail"})
+	if rebate.Ready != 0 || rebate.DownloadUrl != "" {
+		t.Fatalf("first commission answer %+v, want Ready 0 without a link", rebate)
+	}
+	rebate = call[partnerapi.DescribeRebateDownloadUrlResponse](t, f, f.dist, "DescribeRebateDownloadUrl", map[string]any{"Month": month, "FileType": "CommissionDetail"})
+	if rebate.Ready != 1 {
+		t.Fatalf("second commission answer %+v, want Ready 1", rebate)
+	}
 	data, _, ok = f.w.File(rebate.DownloadUrl[strings.LastIndex(rebate.DownloadUrl, "/")+1:])
 	if !ok || !strings.Contains(string(data), "Commission") {
 		t.Fatalf("commission file missing or empty: %q", data)

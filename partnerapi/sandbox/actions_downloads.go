@@ -94,8 +94,8 @@ func describeCustomerBillDownloadUrl(w *World, c Caller, req *partnerapi.Describ
 		return nil, errorf("InvalidParameterValue.InvalidMonth", "Resource bills can be downloaded from 2023-11 onwards, not for %s.", req.Month)
 	}
 	name := fmt.Sprintf("%s-%s-%d-%d-%s.csv", req.FileType, req.CustomerUinType, p.uin, spec.uin, monthString(m))
-	url := w.offer(c, name, spec)
-	return &partnerapi.DescribeCustomerBillDownloadUrlResponse{DownloadUrl: url, Ready: 1}, nil
+	url, ready := w.offerGenerated(c, name, spec)
+	return &partnerapi.DescribeCustomerBillDownloadUrlResponse{DownloadUrl: url, Ready: ready}, nil
 }
 
 // checkBillSubject checks that a UIN is of the named type for the partner.
@@ -133,8 +133,8 @@ func describeRebateDownloadUrl(w *World, c Caller, req *partnerapi.DescribeRebat
 		return nil, errorf("InvalidParameterValue", "FileType must be CommissionDetail, got %q.", req.FileType)
 	}
 	name := fmt.Sprintf("CommissionDetail-%d-%s.csv", p.uin, monthString(m))
-	url := w.offer(c, name, fileSpec{kind: "commission", partner: p.uin, month: m, fileType: req.FileType})
-	return &partnerapi.DescribeRebateDownloadUrlResponse{DownloadUrl: url, Ready: 1}, nil
+	url, ready := w.offerGenerated(c, name, fileSpec{kind: "commission", partner: p.uin, month: m, fileType: req.FileType})
+	return &partnerapi.DescribeRebateDownloadUrlResponse{DownloadUrl: url, Ready: ready}, nil
 }
 
 // renderFile builds the CSV content of an offered download.

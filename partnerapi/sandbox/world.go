@@ -99,6 +99,9 @@ type World struct {
 	notAllowlisted map[string]bool
 
 	files map[string]fileSpec // downloads offered, by name
+	// generating are the reseller-side files being built, by name: asked
+	// for once, not ready yet (see offerGenerated).
+	generating map[string]bool
 
 	bills billCache
 }
@@ -279,6 +282,7 @@ func NewWorld(opts WorldOptions) (*World, error) {
 		mailScope:   scope,
 		invitations: map[string]*invitation{},
 		files:       map[string]fileSpec{},
+		generating:  map[string]bool{},
 		bills:       billCache{rows: map[billKey][]billRow{}},
 
 		notAllowlisted: refused,

@@ -17,7 +17,6 @@ import (
 	"resellerportal/apperr"
 	"resellerportal/audit"
 	"resellerportal/billing"
-	"resellerportal/export"
 	"resellerportal/partnerapi"
 	"resellerportal/store"
 	"resellerportal/web/templates"
@@ -244,20 +243,7 @@ func (h *Handlers) billsExport(w http.ResponseWriter, r *http.Request, format st
 	if table == "months" {
 		name += "-months"
 	}
-	sendFile(w, format, name, buf.Bytes())
-}
-
-// sendFile answers with an export's bytes as a download.
-func sendFile(w http.ResponseWriter, format, name string, body []byte) {
-	ct := export.CSVContentType
-	if format == billing.XLSX {
-		ct = export.XLSXContentType
-	}
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, name, format))
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(body) //nolint:errcheck // the client may have gone; nothing to do
+	sendFile(w, name, format, buf.Bytes())
 }
 
 // billsCustomer turns the customer month form's choice into its page.
@@ -525,5 +511,5 @@ func (h *Handlers) billsMonthExport(w http.ResponseWriter, r *http.Request, form
 	if table != "" && format == billing.CSV {
 		name += "-" + table
 	}
-	sendFile(w, format, name, buf.Bytes())
+	sendFile(w, name, format, buf.Bytes())
 }

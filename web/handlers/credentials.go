@@ -23,8 +23,8 @@ func (h *Handlers) credentialsPage(w http.ResponseWriter, r *http.Request) {
 func credentialPreset(r *http.Request) templates.CredentialForm {
 	q := r.URL.Query()
 	f := templates.CredentialForm{Kind: store.CredentialDistributor}
-	if q.Get("kind") == store.CredentialSubagent {
-		f.Kind = store.CredentialSubagent
+	if kind := q.Get("kind"); kind == store.CredentialSubagent || kind == store.CredentialCustomer {
+		f.Kind = kind
 		if uin := q.Get("subagent_uin"); len(uin) <= 20 {
 			if n, err := strconv.ParseUint(uin, 10, 64); err == nil && n > 0 {
 				f.SubagentUin = strconv.FormatUint(n, 10)

@@ -3,7 +3,6 @@ package handlers
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -17,7 +16,6 @@ import (
 	"resellerportal/audit"
 	"resellerportal/auth"
 	"resellerportal/credit"
-	"resellerportal/export"
 	"resellerportal/partnerapi"
 	"resellerportal/store"
 	"resellerportal/web/templates"
@@ -338,12 +336,6 @@ func (h *Handlers) ledgerFile(format string) http.HandlerFunc {
 			h.fail(w, r, err)
 			return
 		}
-		ctype := export.CSVContentType
-		if format == credit.FormatXLSX {
-			ctype = export.XLSXContentType
-		}
-		w.Header().Set("Content-Type", ctype)
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="credit-ledger-%s.%s"`, h.now().UTC().Format("2006-01-02"), format))
-		_, _ = w.Write(buf.Bytes())
+		sendFile(w, "credit-ledger-"+h.now().UTC().Format("2006-01-02"), format, buf.Bytes())
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"resellerportal/apperr"
 	"resellerportal/audit"
 	"resellerportal/credit"
-	"resellerportal/export"
 	"resellerportal/partnerapi"
 	"resellerportal/store"
 	"resellerportal/web/templates"
@@ -221,12 +220,6 @@ func (h *Handlers) bulkResult(format string) http.HandlerFunc {
 			h.fail(w, r, err)
 			return
 		}
-		ctype := export.CSVContentType
-		if format == credit.FormatXLSX {
-			ctype = export.XLSXContentType
-		}
-		w.Header().Set("Content-Type", ctype)
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="bulk-allocation-%d.%s"`, id, format))
-		_, _ = w.Write(buf.Bytes())
+		sendFile(w, fmt.Sprintf("bulk-allocation-%d", id), format, buf.Bytes())
 	}
 }

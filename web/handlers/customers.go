@@ -334,6 +334,9 @@ func (h *Handlers) customerDetail(ctx context.Context, a audit.Actor, d customer
 	if a.Can(auth.ViewBills) {
 		v.BillsHref = "/bills/" + uin + "/" + d.Month
 	}
+	if a.Can(auth.ViewBills) {
+		v.OwnHref = "/customers/" + uin + "/own"
+	}
 	if d.Blocked != nil {
 		_, msg, _ := problemOf(ctx, d.Blocked)
 		if p := apiProblem(ctx, d.Blocked); errors.As(d.Blocked, new(*partnerapi.APIError)) {

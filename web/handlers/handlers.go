@@ -149,6 +149,13 @@ type Options struct {
 	Approvals ApprovalService
 	// Billing serves the bills pages.
 	Billing BillingService
+	// Vouchers, BillFiles and Commission serve the vouchers, bill files
+	// and commission pages.
+	Vouchers   VoucherService
+	BillFiles  BillFileService
+	Commission CommissionService
+	// EndCustomer serves a customer's own view, read with its own key.
+	EndCustomer EndCustomerService
 }
 
 // Handlers serves the portal.
@@ -180,6 +187,10 @@ type Handlers struct {
 	watch        WatchService
 	approvals    ApprovalService
 	billing      BillingService
+	vouchers     VoucherService
+	billfiles    BillFileService
+	commission   CommissionService
+	endcustomer  EndCustomerService
 }
 
 // New checks the options and returns the handlers.
@@ -203,6 +214,9 @@ func New(o Options) (*Handlers, error) {
 	if o.Billing == nil {
 		return nil, errors.New("handlers: missing the billing service")
 	}
+	if o.Vouchers == nil || o.BillFiles == nil || o.Commission == nil || o.EndCustomer == nil {
+		return nil, errors.New("handlers: missing the vouchers, bill files or commission service")
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -216,5 +230,6 @@ func New(o Options) (*Handlers, error) {
 		applications: o.Applications, resellers: o.Resellers, onboarding: o.Onboarding, watch: o.Watch,
 		approvals: o.Approvals,
 		billing:   o.Billing,
+		vouchers:  o.Vouchers, billfiles: o.BillFiles, commission: o.Commission, endcustomer: o.EndCustomer,
 	}, nil
 }

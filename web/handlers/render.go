@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -12,6 +14,7 @@ import (
 
 	"resellerportal/apperr"
 	"resellerportal/auth"
+	"resellerportal/export"
 	"resellerportal/keyring"
 	"resellerportal/partnerapi"
 	"resellerportal/store"
@@ -84,6 +87,8 @@ func navigation(p auth.Principal, path string) []templates.NavItem {
 		{"nav.bulk", "/credit/bulk", "", auth.WriteCredit},
 		{"approvals.nav", approvalsPath, "", auth.WriteCustomers},
 		{"nav.bills", "/bills", "", auth.ViewBills},
+		{"nav.vouchers", "/vouchers", "", auth.ViewVouchers},
+		{"nav.commission", "/commission", "", auth.ViewCommission},
 		{"nav.jobs", "/jobs", "nav.group.operations", auth.ViewJobs},
 		{"nav.audit", "/audit", "", auth.ViewAudit},
 		{"nav.users", "/admin/users", "nav.group.admin", auth.ManageUsers},
@@ -351,4 +356,18 @@ func fieldMessages(ctx context.Context, err error) map[string]string {
 		out[field] = msg
 	}
 	return out
+}
+
+// sendFile answers with an export built in memory, as an attachment named
+// name.format; format is "csv" or "xlsx".
+func sendFile(w http.ResponseWriter, name, format string, data []byte) {
+	contentType := export.CSVContentType
+	if format == "xlsx" {
+		contentType = export.XLSXContentType
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, name, format))
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(data) // the client may have gone; nothing to do
 }

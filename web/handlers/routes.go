@@ -53,6 +53,8 @@ func (h *Handlers) Routes() http.Handler {
 				r.Get("/{uin}/details", h.customerDetails)
 				r.Post("/{uin}/refresh", h.refreshCustomer)
 				r.Get("/{uin}/writes/{id}", h.writeStatus)
+				r.With(h.require(auth.ViewBills)).Get("/{uin}/own", h.ownPage)
+				r.With(h.require(auth.ViewBills)).Post("/{uin}/own/file", h.requestOwnFile)
 				r.Group(func(r chi.Router) {
 					r.Use(h.require(auth.WriteCustomers))
 					r.Get("/{uin}/remark", h.remarkEditor)
@@ -118,6 +120,21 @@ func (h *Handlers) Routes() http.Handler {
 			})
 			r.With(h.require(auth.ViewBills)).Get("/bills.csv", h.billsCSV)
 			r.With(h.require(auth.ViewBills)).Get("/bills.xlsx", h.billsXLSX)
+
+			// Vouchers, bill files and commission: flat routes, so that the
+			// bills area's own routes under /bills sit beside them.
+			r.With(h.require(auth.ViewVouchers)).Get("/vouchers", h.vouchersPage)
+			r.With(h.require(auth.ViewVouchers)).Get("/vouchers.csv", h.vouchersCSV)
+			r.With(h.require(auth.ViewVouchers)).Get("/vouchers.xlsx", h.vouchersXLSX)
+			r.With(h.require(auth.ViewVouchers)).Get("/vouchers/{uin}/{id}", h.voucherUsagePage)
+			r.With(h.require(auth.ViewVouchers)).Get("/vouchers/{uin}/{id}/export", h.voucherUsageExport)
+			r.With(h.require(auth.ViewBills)).Get("/bills/files", h.billFilesPage)
+			r.With(h.require(auth.ViewBills)).Post("/bills/files", h.requestBillFile)
+			r.With(h.require(auth.ViewBills)).Get("/bills/files/{id}", h.billFilePage)
+			r.With(h.require(auth.ViewCommission)).Get("/commission", h.commissionPage)
+			r.With(h.require(auth.ViewCommission)).Get("/commission/export", h.commissionExport)
+			r.With(h.require(auth.ViewCommission)).Post("/commission/file", h.requestCommissionFile)
+			r.With(h.require(auth.ViewCommission)).Get("/commission/files/{id}", h.commissionFilePage)
 
 			// Applications: people who onboard customers; deciding on a
 			// reseller's application also needs WriteSubagents (the service

@@ -58,6 +58,10 @@ var messageSources = []string{
 	"../../jobs/*.go",
 	"../../dashboard/*.go",
 	"../../watch/*.go",
+	"../../vouchers/*.go",
+	"../../billfiles/*.go",
+	"../../commission/*.go",
+	"../../endcustomer/*.go",
 }
 
 var (

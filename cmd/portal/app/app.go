@@ -22,10 +22,13 @@ import (
 	"resellerportal/applications"
 	"resellerportal/audit"
 	"resellerportal/auth"
+	"resellerportal/billfiles"
 	"resellerportal/billing"
+	"resellerportal/commission"
 	"resellerportal/credit"
 	"resellerportal/customers"
 	"resellerportal/dashboard"
+	"resellerportal/endcustomer"
 	"resellerportal/foureyes"
 	"resellerportal/jobs"
 	"resellerportal/keyring"
@@ -36,6 +39,7 @@ import (
 	"resellerportal/resellers"
 	"resellerportal/store"
 	"resellerportal/users"
+	"resellerportal/vouchers"
 	"resellerportal/watch"
 	"resellerportal/web/handlers"
 	"resellerportal/web/i18n"
@@ -222,8 +226,12 @@ func (a *App) build(ctx context.Context, dataDir string) error {
 	a.Handlers, err = handlers.New(handlers.Options{
 		Users: a.Users, Keys: a.Keys, Audit: a.Audit, Dashboard: figures, Jobs: a.Jobs, Watch: watches,
 		Customers: a.Customers, Credit: creditService, Allocations: creditService, Bulk: creditService, Applications: apps, Resellers: rs, Onboarding: onboard,
-		Billing:  a.Billing,
-		Limiters: a.Keys.Limiters(), Sessions: a.sessions, Catalog: catalog, Assets: assets, Metrics: a.Metrics,
+		Billing:     a.Billing,
+		Vouchers:    vouchers.New(vouchers.Options{DB: a.DB, Clients: a.Keys, Customers: a.Customers, Cache: a.Cache, Now: cfg.Now}),
+		BillFiles:   billfiles.New(billfiles.Options{DB: a.DB, Clients: a.Keys, Customers: a.Customers, Own: a.Keys, Now: cfg.Now}),
+		Commission:  commission.New(a.DB, a.Keys, a.Cache, cfg.Now),
+		EndCustomer: endcustomer.New(a.Keys, a.Customers, a.Cache, cfg.Now),
+		Limiters:    a.Keys.Limiters(), Sessions: a.sessions, Catalog: catalog, Assets: assets, Metrics: a.Metrics,
 		Health: a.health, Logger: cfg.Logger, Now: cfg.Now, TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken,
 		Approvals: a.Approvals,
 	})
