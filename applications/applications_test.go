@@ -1,10 +1,8 @@
 package applications_test
 
 import (
-	"context"
 	"errors"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,8 +10,8 @@ import (
 	"resellerportal/apperr"
 	"resellerportal/applications"
 	"resellerportal/audit"
-	"resellerportal/auth"
 	"resellerportal/cmd/portal/app"
+	"resellerportal/internal/apptest"
 	"resellerportal/keyring"
 	"resellerportal/partnerapi"
 	"resellerportal/partnerapi/sandbox"
@@ -35,20 +33,9 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx := t.Context()
-	a, err := app.Open(ctx, app.Config{DataDir: t.TempDir(), SandboxSeed: 5, SandboxCustomers: 20, RateScale: 100, HashCost: auth.TestCost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	sb, err := a.Sandbox()
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { a.Run(runCtx) })
-	t.Cleanup(func() { stop(); wg.Wait() })
+	a, sb := apptest.Start(t, app.Config{SandboxSeed: 5, SandboxCustomers: 20, RateScale: 100})
 	w := &world{app: a, sandbox: sb, subUin: sb.DemoSubAgent().Uin}
+	var err error
 	w.svc, err = applications.New(applications.Options{Clients: a.Keys, Writes: a.Jobs, Cache: a.Cache, DB: a.DB, Wait: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)

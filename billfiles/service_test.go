@@ -1,7 +1,6 @@
 package billfiles_test
 
 import (
-	"context"
 	"strconv"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"resellerportal/auth"
 	"resellerportal/billfiles"
 	"resellerportal/cmd/portal/app"
+	"resellerportal/internal/apptest"
 	"resellerportal/partnerapi"
 	"resellerportal/partnerapi/sandbox"
 	"resellerportal/store"
@@ -37,20 +37,7 @@ func (c *clock) advance(d time.Duration) {
 
 func world(t *testing.T, c *clock) (*app.App, *sandbox.Server, *billfiles.Service) {
 	t.Helper()
-	ctx := t.Context()
-	a, err := app.Open(ctx, app.Config{DataDir: t.TempDir(), SandboxSeed: 9, SandboxCustomers: 20, RateScale: 100, HashCost: auth.TestCost, Now: c.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	sb, err := a.Sandbox()
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { a.Run(runCtx) })
-	t.Cleanup(func() { stop(); wg.Wait() })
+	a, sb := apptest.Start(t, app.Config{SandboxSeed: 9, SandboxCustomers: 20, RateScale: 100, Now: c.now})
 	return a, sb, billfiles.New(billfiles.Options{DB: a.DB, Clients: a.Keys, Customers: a.Customers, Own: a.Keys, Now: c.now})
 }
 

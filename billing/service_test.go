@@ -2,10 +2,8 @@ package billing_test
 
 import (
 	"bytes"
-	"context"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"resellerportal/auth"
 	"resellerportal/billing"
 	"resellerportal/cmd/portal/app"
+	"resellerportal/internal/apptest"
 	"resellerportal/keyring"
 	"resellerportal/partnerapi"
 	"resellerportal/store"
@@ -39,15 +38,7 @@ func newWorld(t *testing.T, customers int) *world {
 func newWorldWith(t *testing.T, customers int, before func(a *app.App)) *world {
 	t.Helper()
 	ctx := t.Context()
-	a, err := app.Open(ctx, app.Config{DataDir: t.TempDir(), SandboxSeed: 5, SandboxCustomers: customers, RateScale: 200, HashCost: auth.TestCost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	runCtx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { a.Run(runCtx) })
-	t.Cleanup(func() { stop(); wg.Wait() })
+	a, _ := apptest.Start(t, app.Config{SandboxSeed: 5, SandboxCustomers: customers, RateScale: 200})
 	u, err := store.WriteReturning(ctx, a.DB, func(tx *store.Tx) (store.User, error) {
 		return tx.CreateUser(ctx, store.User{Username: "sam", Role: string(auth.RoleStaff), PasswordHash: "x"})
 	})

@@ -1,9 +1,7 @@
 package commission_test
 
 import (
-	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"resellerportal/apicache"
@@ -12,24 +10,13 @@ import (
 	"resellerportal/auth"
 	"resellerportal/cmd/portal/app"
 	"resellerportal/commission"
+	"resellerportal/internal/apptest"
 	"resellerportal/partnerapi"
 )
 
 func TestPolicyProducts(t *testing.T) {
 	ctx := t.Context()
-	a, err := app.Open(ctx, app.Config{DataDir: t.TempDir(), SandboxSeed: 4, SandboxCustomers: 10, RateScale: 100, HashCost: auth.TestCost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	sb, err := a.Sandbox()
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { a.Run(runCtx) })
-	t.Cleanup(func() { stop(); wg.Wait() })
+	a, sb := apptest.Start(t, app.Config{SandboxSeed: 4, SandboxCustomers: 10, RateScale: 100})
 	svc := commission.New(a.DB, a.Keys, a.Cache, nil)
 	fin := audit.Actor{Principal: auth.Principal{UserID: 1, Role: auth.RoleFinance}}
 

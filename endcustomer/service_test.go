@@ -1,10 +1,8 @@
 package endcustomer_test
 
 import (
-	"context"
 	"errors"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"resellerportal/auth"
 	"resellerportal/cmd/portal/app"
 	"resellerportal/endcustomer"
+	"resellerportal/internal/apptest"
 	"resellerportal/keyring"
 	"resellerportal/partnerapi"
 	"resellerportal/partnerapi/sandbox"
@@ -24,19 +23,7 @@ import (
 
 func TestACustomersOwnView(t *testing.T) {
 	ctx := t.Context()
-	a, err := app.Open(ctx, app.Config{DataDir: t.TempDir(), SandboxSeed: 6, SandboxCustomers: 20, RateScale: 100, HashCost: auth.TestCost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	sb, err := a.Sandbox()
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { a.Run(runCtx) })
-	t.Cleanup(func() { stop(); wg.Wait() })
+	a, sb := apptest.Start(t, app.Config{SandboxSeed: 6, SandboxCustomers: 20, RateScale: 100})
 	svc := endcustomer.New(a.Keys, a.Customers, a.Cache, nil)
 	fin := audit.Actor{Principal: auth.Principal{UserID: 1, Role: auth.RoleFinance}}
 

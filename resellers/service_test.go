@@ -1,10 +1,8 @@
 package resellers_test
 
 import (
-	"context"
 	"errors"
 	"strconv"
-	"sync"
 	"testing"
 
 	"resellerportal/apicache"
@@ -12,6 +10,7 @@ import (
 	"resellerportal/audit"
 	"resellerportal/auth"
 	"resellerportal/cmd/portal/app"
+	"resellerportal/internal/apptest"
 	"resellerportal/keyring"
 	"resellerportal/partnerapi"
 	"resellerportal/resellers"
@@ -19,19 +18,7 @@ import (
 
 func TestResellersOfTheDistributor(t *testing.T) {
 	ctx := t.Context()
-	a, err := app.Open(ctx, app.Config{DataDir: t.TempDir(), SandboxSeed: 3, SandboxCustomers: 20, RateScale: 100, HashCost: auth.TestCost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	sb, err := a.Sandbox()
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { a.Run(runCtx) })
-	t.Cleanup(func() { stop(); wg.Wait() })
+	a, sb := apptest.Start(t, app.Config{SandboxSeed: 3, SandboxCustomers: 20, RateScale: 100})
 	svc := resellers.New(a.Keys, a.Cache)
 	staff := audit.Actor{Principal: auth.Principal{UserID: 1, Role: auth.RoleStaff}}
 	sub := sb.DemoSubAgent().Uin

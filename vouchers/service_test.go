@@ -2,12 +2,10 @@ package vouchers_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"resellerportal/apicache"
@@ -15,6 +13,7 @@ import (
 	"resellerportal/audit"
 	"resellerportal/auth"
 	"resellerportal/cmd/portal/app"
+	"resellerportal/internal/apptest"
 	"resellerportal/keyring"
 	"resellerportal/partnerapi"
 	"resellerportal/partnerapi/sandbox"
@@ -25,20 +24,7 @@ import (
 // world is a portal's services over its sandbox, as `portal serve` builds them.
 func world(t *testing.T) (*app.App, *sandbox.Server) {
 	t.Helper()
-	ctx := t.Context()
-	a, err := app.Open(ctx, app.Config{DataDir: t.TempDir(), SandboxSeed: 5, SandboxCustomers: 30, RateScale: 100, HashCost: auth.TestCost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	sb, err := a.Sandbox()
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { a.Run(runCtx) })
-	t.Cleanup(func() { stop(); wg.Wait() })
+	a, sb := apptest.Start(t, app.Config{SandboxSeed: 5, SandboxCustomers: 30, RateScale: 100})
 	return a, sb
 }
 
