@@ -66,16 +66,14 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request, titleID string) 
 	return p
 }
 
-// navigation lists the areas the principal may open, and the areas still
-// to come as plain entries.
+// navigation lists the areas the principal may open, in their groups.
 func navigation(p auth.Principal, path string) []templates.NavItem {
 	type entry struct {
 		label, href, group string
 		perm               auth.Permission
 	}
-	// Only areas that exist are listed: an entry nobody can use is noise.
-	// Customers, onboarding, resellers, credit, bills, vouchers and
-	// commission join the list as their pages are built.
+	// Only what the principal may open is listed: an entry one cannot use
+	// is noise.
 	entries := []entry{
 		{"nav.dashboard", "/", "", auth.ViewDashboard},
 		{"nav.customers", "/customers", "nav.group.business", auth.ViewCustomers},
