@@ -72,13 +72,26 @@ func TestCreditAllocation(t *testing.T) {
 	if got := tb.text(t, testID("allocation-credit-after")); got == "" {
 		t.Error("no credit after the allocation")
 	}
-	if problems := tb.pageProblems(t, pageVisit{tb.path(t), http.StatusOK}); len(problems) > 0 {
-		t.Errorf("the allocation's page: %s", strings.Join(problems, "; "))
+	// The allocation's page on every screen and in every language.
+	allocation := tb.path(t)
+	for _, s := range screens {
+		tb.emulate(t, s)
+		for _, lang := range s.languages {
+			if tb.lang(t) != lang {
+				tb.chooseLanguage(t, lang)
+			}
+			if problems := tb.pageProblems(t, pageVisit{allocation, http.StatusOK}); len(problems) > 0 {
+				t.Errorf("the allocation's page on %s in %s: %s", s.name, lang, strings.Join(problems, "; "))
+			}
+		}
 	}
+	tb.emulate(t, screens[0])
 
 	// In Chinese, more than the partner may allocate: warned on the
 	// confirmation, refused by Tencent Cloud, the refusal in Chinese.
-	tb.chooseLanguage(t, "zh-CN")
+	if tb.lang(t) != "zh-CN" {
+		tb.chooseLanguage(t, "zh-CN")
+	}
 	tb.open(t, "/credit/"+uin+"/allocate")
 	tb.do(t, "try too much",
 		chromedp.SendKeys(testID("allocate-amount"), "999999999"),
@@ -172,9 +185,20 @@ func TestBulkAllocation(t *testing.T) {
 	if got := tb.text(t, testID("bulk-added")); got != "USD 35.50" {
 		t.Errorf("the preview adds %q", got)
 	}
-	if problems := tb.pageProblems(t, pageVisit{tb.here(t), http.StatusOK}); len(problems) > 0 {
-		t.Errorf("the preview: %s", strings.Join(problems, "; "))
+	preview := tb.here(t)
+	for _, s := range screens {
+		tb.emulate(t, s)
+		for _, lang := range s.languages {
+			if tb.lang(t) != lang {
+				tb.chooseLanguage(t, lang)
+			}
+			if problems := tb.pageProblems(t, pageVisit{preview, http.StatusOK}); len(problems) > 0 {
+				t.Errorf("the preview on %s in %s: %s", s.name, lang, strings.Join(problems, "; "))
+			}
+		}
 	}
+	tb.emulate(t, screens[0])
+	tb.chooseLanguage(t, "en")
 	tb.do(t, "confirm", chromedp.Click(testID("bulk-confirm")), chromedp.WaitVisible(testID("bulk-outcomes")))
 	tb.waitUntil(t, "every line's outcome", `document.querySelector("[data-testid=bulk-body]").dataset.running === "false" &&
 		[...document.querySelectorAll("[data-testid=bulk-line]")].every(l => l.dataset.state === "ok")`)
