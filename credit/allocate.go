@@ -98,6 +98,7 @@ const (
 	msgPoolBelowUsed  = "credit.err_pool_below_used"
 	msgRemarkLong     = "credit.err_remark_long"
 	msgRemarkControl  = "credit.err_remark_control"
+	msgRemarkMarker   = "credit.err_remark_marker"
 	msgBadKey         = "credit.err_key"
 	msgKeyReused      = "credit.err_key_reused"
 	msgBusy           = "credit.err_busy"
@@ -228,6 +229,8 @@ func check(r Request) (Request, decimal.Decimal, error) {
 	switch {
 	case !utf8.ValidString(r.Remark) || strings.IndexFunc(r.Remark, unicode.IsControl) >= 0:
 		errs = append(errs, apperr.InvalidField("remark", msgRemarkControl))
+	case strings.Contains(r.Remark, jobs.MarkerPrefix):
+		errs = append(errs, apperr.InvalidField("remark", msgRemarkMarker))
 	case utf8.RuneCountInString(r.Remark) > MaxRemark:
 		errs = append(errs, apperr.InvalidField("remark", msgRemarkLong).With(map[string]any{"Max": MaxRemark}))
 	}

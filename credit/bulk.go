@@ -25,7 +25,7 @@ import (
 // Batches keeps bulk allocations between their preview and their job, and
 // reads the customers table their lines are checked against.
 type Batches interface {
-	Write(ctx context.Context, fn func(tx *store.Tx) error) error
+	WriteDetached(ctx context.Context, fn func(tx *store.Tx) error) error
 	CreditBatchByID(ctx context.Context, id int64) (store.CreditBatch, error)
 	CreditBatchByKey(ctx context.Context, key string) (store.CreditBatch, error)
 	CustomerByUin(ctx context.Context, uin uint64) (store.Customer, error)
@@ -258,7 +258,7 @@ func (s *Service) PrepareBulk(ctx context.Context, actor audit.Actor, key, sourc
 		return Batch{}, err
 	}
 	var b store.CreditBatch
-	err = s.batches.Write(ctx, func(tx *store.Tx) error {
+	err = s.batches.WriteDetached(ctx, func(tx *store.Tx) error {
 		var err error
 		b, err = tx.AddCreditBatch(ctx, store.CreditBatch{Key: key, UserID: actor.UserID, Actor: actor.Username,
 			OnBehalfOf: actor.OnBehalfOf(), Source: source, Lines: encoded})
@@ -310,7 +310,7 @@ func (s *Service) batch(ctx context.Context, actor audit.Actor, b store.CreditBa
 		// Held for approval: once approved, its lines have a job.
 		if a, err := s.ledger.CreditAllocationByKey(ctx, lineKey(b.Key, out.Lines[0].Line)); err == nil && a.JobID != 0 {
 			b.JobID, out.JobID = a.JobID, a.JobID
-			if err := s.batches.Write(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+			if err := s.batches.WriteDetached(ctx, func(tx *store.Tx) error {
 				return tx.SetCreditBatchJob(ctx, b.ID, a.JobID, b.Approval)
 			}); err != nil {
 				return Batch{}, err
@@ -417,7 +417,8 @@ func (s *Service) ConfirmBulk(ctx context.Context, actor audit.Actor, id int64) 
 	case err != nil:
 		return Batch{}, fmt.Errorf("confirm bulk allocation %d: %w", b.ID, err)
 	}
-	err = s.batches.Write(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+	// Detached: the job exists now, whether or not the person waits.
+	err = s.batches.WriteDetached(ctx, func(tx *store.Tx) error {
 		return tx.SetCreditBatchJob(ctx, b.ID, job.ID, approval)
 	})
 	if err != nil {

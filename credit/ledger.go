@@ -73,7 +73,7 @@ func (s *Service) ParseLedger(actor audit.Actor, f LedgerFilter) (LedgerQuery, e
 	}
 	if v := strings.TrimSpace(f.Uin); v != "" {
 		uin, err := strconv.ParseUint(v, 10, 64)
-		if err != nil || uin == 0 {
+		if err != nil || uin == 0 || len(v) > 20 {
 			errs = append(errs, apperr.InvalidField("uin", "credit.err_uin"))
 		}
 		q.query.Uin = uin
@@ -190,8 +190,13 @@ func (s *Service) ExportLedger(ctx context.Context, actor audit.Actor, q LedgerQ
 			err = export.WriteCSV(w, t)
 		}
 	}
-	params := map[string]string{"rows": strconv.Itoa(len(t.Rows)), "format": format, "from": q.Form.From, "to": q.Form.To,
-		"uin": q.Form.Uin, "actor": q.Form.Actor, "target": q.Form.Target, "state": q.Form.State}
+	// The filter as checked, not as typed: bounded and canonical.
+	params := map[string]string{"rows": strconv.Itoa(len(t.Rows)), "format": format, "from": dayText(q.query.From),
+		"to": dayText(q.query.To.Add(-24 * time.Hour)), "uin": uinText(q.query.Uin), "actor": q.query.Actor,
+		"target": q.query.Target, "state": q.Form.State}
+	if q.query.To.IsZero() {
+		delete(params, "to")
+	}
 	for k, v := range params {
 		if v == "" {
 			delete(params, k)
@@ -208,6 +213,13 @@ func (s *Service) ExportLedger(ctx context.Context, actor audit.Actor, q LedgerQ
 		return len(t.Rows), fmt.Errorf("export ledger: %w", err)
 	}
 	return len(t.Rows), nil
+}
+
+func dayText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.DateOnly)
 }
 
 func uinText(u uint64) string {

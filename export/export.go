@@ -57,8 +57,9 @@ func SafeCell(s string) string {
 	return s
 }
 
-// WriteCSV writes the table as CSV with a byte order mark; text cells are
-// guarded against formulas, numbers are written as given.
+// WriteCSV writes the table as CSV with a byte order mark; text cells (and
+// cells of number columns that are not numbers) are guarded against
+// formulas, numbers are written as given.
 func WriteCSV(w io.Writer, t Table) error {
 	if _, err := io.WriteString(w, BOM); err != nil {
 		return err
@@ -77,7 +78,9 @@ func WriteCSV(w io.Writer, t Table) error {
 			return fmt.Errorf("csv %s: row %d has %d cells for %d columns", t.Name, r+1, len(row), len(t.Columns))
 		}
 		for i, cell := range row {
-			if t.Columns[i].Kind == Text {
+			if _, err := decimal.NewFromString(cell); t.Columns[i].Kind == Text || (cell != "" && err != nil) {
+				// Text, and anything in a number column that is not a
+				// number (a bad amount as typed), is guarded.
 				cell = SafeCell(cell)
 			}
 			line[i] = cell

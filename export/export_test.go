@@ -16,7 +16,7 @@ var table = export.Table{
 	Rows: [][]string{
 		{"100000000001", "测试客户", "12345678901234.57", "3"},
 		{"100000000002", "=HYPERLINK(\"x\")", "0.1", ""},
-		{"100000000003", "plain", "not a number", "-2"},
+		{"100000000003", "plain", "=1+2", "-2"},
 	},
 }
 
@@ -28,7 +28,7 @@ func TestWriteCSV(t *testing.T) {
 	want := export.BOM + "uin,name,total,count\n" +
 		"100000000001,测试客户,12345678901234.57,3\n" +
 		"100000000002,\"'=HYPERLINK(\"\"x\"\")\",0.1,\n" +
-		"100000000003,plain,not a number,-2\n"
+		"100000000003,plain,'=1+2,-2\n"
 	if b.String() != want {
 		t.Errorf("csv:\n%q\nwant\n%q", b.String(), want)
 	}

@@ -312,6 +312,20 @@ func (s *Service) RunRest(ctx context.Context, actor audit.Actor, id int64) (sto
 		if err != nil || joined {
 			return err
 		}
+		// The credit allocations among the rest now ride on the new job:
+		// the ledger follows them there.
+		for seq, it := range items {
+			if j.Kind != KindWrites {
+				break
+			}
+			if w, err := IntentOf(it); err == nil && w.Key != "" {
+				if _, ok := w.Allocates(); ok {
+					if err := tx.LinkCreditAllocation(ctx, w.Key, job.ID, seq); err != nil && !errors.Is(err, store.ErrNotFound) {
+						return err
+					}
+				}
+			}
+		}
 		_, err = tx.AppendAudit(ctx, actor.Entry("job.submit", 0, map[string]string{
 			"job": strconv.FormatInt(job.ID, 10), "kind": j.Kind, "scope": j.Scope, "rest_of": strconv.FormatInt(id, 10),
 			"items": strconv.Itoa(len(items))}))

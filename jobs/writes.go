@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"crypto/sha256"
 	"github.com/shopspring/decimal"
 
 	"context"
@@ -118,6 +119,9 @@ func (w WriteIntent) Check() error {
 		}
 		if err := checkText("key", w.Key, MaxKey); err != nil {
 			return err
+		}
+		if strings.Contains(w.Remark, MarkerPrefix) {
+			return errors.New("a remark may not hold the portal's allocation marker")
 		}
 		if w.Action == partnerapi.ActionAllocateCreditPool && w.Remark != "" {
 			return errors.New("a pool allocation takes no remark")
@@ -265,6 +269,10 @@ func (s *Secrets) take(ref string) (AccountSecrets, bool) {
 // because its password was no longer in memory (the portal restarted).
 const CodeSecretsGone = "portal.SecretsGone"
 
+// CodePoolUnread is a pool allocation's failure before its call: the pool
+// could not be read (or its figure kept) first, so nothing was sent.
+const CodePoolUnread = "portal.PoolUnread"
+
 // ApplyWrites applies a list of writes, one at a time, in order.
 type ApplyWrites struct {
 	DB      *store.DB
@@ -297,9 +305,28 @@ func ParamsOf(j store.Job) (WriteParams, error) {
 	return p, err
 }
 
-// marker tags a credit allocation's remark with its job and item, so that
-// reading the allocation history back can tell whether it was applied.
-func marker(job int64, seq int) string { return fmt.Sprintf("[portal job %d/%d]", job, seq) }
+// marker tags a credit allocation's remark with its job and item, and a
+// digest of its idempotency key, so that reading the allocation history
+// back can tell whether it was applied: job numbers start again in a new
+// installation against the same partner account, keys do not. Intents
+// recorded before keys existed keep the old tag.
+func marker(job int64, seq int, key string) string {
+	if key == "" {
+		return fmt.Sprintf("[portal job %d/%d]", job, seq)
+	}
+	sum := sha256.Sum256([]byte(key))
+	return fmt.Sprintf("[portal job %d/%d %x]", job, seq, sum[:4])
+}
+
+// MarkerPrefix starts every allocation marker; a remark people type may not
+// hold it, so that no remark can pass for another allocation's marker.
+const MarkerPrefix = "[portal job"
+
+// poolNote is what a pool allocation's item keeps while on the wire: the
+// pool's total read just before the call.
+type poolNote struct {
+	PoolBefore string
+}
 
 // IntentOf returns a write item's intent.
 func IntentOf(it store.JobItem) (WriteIntent, error) {
@@ -340,7 +367,7 @@ func (a ApplyWrites) Do(ctx context.Context, c *partnerapi.Client, j store.Job, 
 	switch w.Action {
 	case partnerapi.ActionAllocateCustomerCredit:
 		amount, _ := partnerapi.NewAmount(w.AddedCredit)
-		remark := strings.TrimSpace(w.Remark + " " + marker(j.ID, it.Seq))
+		remark := strings.TrimSpace(w.Remark + " " + marker(j.ID, it.Seq, w.Key))
 		r, err := c.AllocateCustomerCredit(ctx, &partnerapi.AllocateCustomerCreditRequest{ClientUin: w.ClientUin, AddedCredit: amount, Remark: remark})
 		if err != nil {
 			return Result{}, err
@@ -348,6 +375,16 @@ func (a ApplyWrites) Do(ctx context.Context, c *partnerapi.Client, j store.Job, 
 		res.RequestID = r.RequestId
 		summary["TotalCredit"], summary["RemainingCredit"] = r.TotalCredit.String(), r.RemainingCredit.String()
 	case partnerapi.ActionAllocateCreditPool:
+		// The pool's total now, noted before the call: an answer lost on
+		// the way is read back against it.
+		before, err := poolTotal(ctx, c, w.ClientUin)
+		if err != nil {
+			return Result{}, &NotSentError{Code: CodePoolUnread, Reason: err.Error()}
+		}
+		note, _ := json.Marshal(poolNote{PoolBefore: before.String()})
+		if err := a.DB.WriteDetached(ctx, func(tx *store.Tx) error { return tx.NoteSentItem(ctx, j.ID, it.Seq, note) }); err != nil {
+			return Result{}, &NotSentError{Code: CodePoolUnread, Reason: err.Error()}
+		}
 		amount, _ := partnerapi.NewAmount(w.AddedCredit)
 		r, err := c.AllocateCreditPool(ctx, &partnerapi.AllocateCreditPoolRequest{SubAgentUin: int64(w.ClientUin), Credit: amount})
 		if err != nil {
@@ -493,18 +530,24 @@ func (a ApplyWrites) Reconcile(ctx context.Context, c *partnerapi.Client, j stor
 	}
 	switch w.Action {
 	case partnerapi.ActionAllocateCustomerCredit:
-		tag := marker(j.ID, it.Seq)
+		tag := marker(j.ID, it.Seq, w.Key)
 		for h, err := range c.AllQueryCreditAllocationHistory(ctx, partnerapi.QueryCreditAllocationHistoryRequest{ClientUin: w.ClientUin}) {
 			if err != nil {
 				return StillUnknown, fmt.Errorf("read allocation history of %d: %w", w.ClientUin, err)
 			}
-			if strings.Contains(h.Remark, tag) {
+			// The marker ends the remark the portal sent.
+			if strings.HasSuffix(strings.TrimSpace(h.Remark), tag) {
 				return Applied, nil
 			}
 		}
 		return NotApplied, nil
 	case partnerapi.ActionAllocateCreditPool:
-		return poolNow(ctx, c, w)
+		var note poolNote
+		if len(it.Result) == 0 || json.Unmarshal(it.Result, &note) != nil || note.PoolBefore == "" {
+			// The pool is read and noted before the call: no note, no call.
+			return NotApplied, nil
+		}
+		return poolNow(ctx, c, w, note.PoolBefore)
 	case partnerapi.ActionForceQN, partnerapi.ActionModifyClientRemark:
 		cu, found, err := customerNow(ctx, c, w.ClientUin)
 		switch {
@@ -559,40 +602,47 @@ func (a ApplyWrites) Reconcile(ctx context.Context, c *partnerapi.Client, j stor
 	return StillUnknown, nil
 }
 
+// poolTotal reads a reseller's pool total as the distributor sees it.
+func poolTotal(ctx context.Context, c *partnerapi.Client, uin uint64) (decimal.Decimal, error) {
+	resp, err := c.QuerySubAgentsDetailV2(ctx, &partnerapi.QuerySubAgentsDetailV2Request{Page: 1, PageSize: 10,
+		FilterType: "SubAgentUin", Filter: strconv.FormatUint(uin, 10)})
+	if err != nil {
+		return decimal.Decimal{}, fmt.Errorf("read reseller %d: %w", uin, err)
+	}
+	for _, d := range resp.Data {
+		if uint64(d.SubAgentUin) == uin {
+			return d.Credit.Decimal(), nil
+		}
+	}
+	return decimal.Decimal{}, fmt.Errorf("reseller %d not found", uin)
+}
+
 // poolNow reads a reseller's pool back after a pool allocation of unknown
 // outcome. AllocateCreditPool takes no remark, so no marker can find it:
-// the pool's total is compared with the one seen before. Only the
-// distributor changes a pool and the portal sends one allocation per
-// pool at a time, so the total before plus the amount means it was
-// applied and the total before means it was not; anything else (a change
-// made elsewhere meanwhile) stays unknown for a person to check.
-func poolNow(ctx context.Context, c *partnerapi.Client, w WriteIntent) (Reconciled, error) {
-	before, err := decimal.NewFromString(w.CreditBefore)
+// the pool's total is compared with the one read just before the call.
+// Only the distributor changes a pool and the portal sends one allocation
+// per pool at a time, so that total plus the amount means it was applied
+// and that total means it was not; anything else (a change made elsewhere
+// meanwhile) stays unknown for a person to check.
+func poolNow(ctx context.Context, c *partnerapi.Client, w WriteIntent, beforeText string) (Reconciled, error) {
+	before, err := decimal.NewFromString(beforeText)
 	if err != nil {
-		return StillUnknown, fmt.Errorf("pool of %d: no total before the allocation to compare with", w.ClientUin)
+		return StillUnknown, fmt.Errorf("pool of %d: total before %q: %w", w.ClientUin, beforeText, err)
 	}
 	added, err := decimal.NewFromString(w.AddedCredit)
 	if err != nil {
 		return StillUnknown, err
 	}
-	resp, err := c.QuerySubAgentsDetailV2(ctx, &partnerapi.QuerySubAgentsDetailV2Request{Page: 1, PageSize: 10,
-		FilterType: "SubAgentUin", Filter: strconv.FormatUint(w.ClientUin, 10)})
-	if err != nil {
-		return StillUnknown, fmt.Errorf("read reseller %d: %w", w.ClientUin, err)
+	now, err := poolTotal(ctx, c, w.ClientUin)
+	switch {
+	case err != nil:
+		return StillUnknown, err
+	case now.Equal(before.Add(added)):
+		return Applied, nil
+	case now.Equal(before):
+		return NotApplied, nil
 	}
-	for _, d := range resp.Data {
-		if uint64(d.SubAgentUin) != w.ClientUin {
-			continue
-		}
-		switch now := d.Credit.Decimal(); {
-		case now.Equal(before.Add(added)):
-			return Applied, nil
-		case now.Equal(before):
-			return NotApplied, nil
-		}
-		return StillUnknown, fmt.Errorf("pool of %d is %s: neither %s before nor %s after", w.ClientUin, d.Credit, before, before.Add(added))
-	}
-	return StillUnknown, fmt.Errorf("reseller %d not found while reconciling", w.ClientUin)
+	return StillUnknown, fmt.Errorf("pool of %d is %s: neither %s before nor %s after", w.ClientUin, now, before, before.Add(added))
 }
 
 // stillPending walks a pending list for the applicant.

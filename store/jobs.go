@@ -596,7 +596,9 @@ func (tx *Tx) FinishJob(ctx context.Context, id int64, status, errText string) e
 // finishJob applies an already checked final status.
 func (tx *Tx) finishJob(ctx context.Context, id int64, status, errText string) error {
 	now := formatTime(tx.stamp())
-	if status == JobCancelled {
+	if status == JobCancelled || status == JobFailed {
+		// Items never started were never sent: skipped, not left pending
+		// for ever (a pending allocation would keep its customer busy).
 		if _, err := tx.tx.ExecContext(ctx, `UPDATE job_items SET status = ?, updated_at = ? WHERE job_id = ? AND status = ?`,
 			ItemSkipped, now, id, ItemPending); err != nil {
 			return err
@@ -734,10 +736,15 @@ func (tx *Tx) FinishItem(ctx context.Context, jobID int64, seq int, status, code
 		return fmt.Errorf("finish item %d of job %d as %s: item is %s already: %w", seq, jobID, status, current, ErrConflict)
 	}
 	now := formatTime(tx.stamp())
-	if _, err := tx.tx.ExecContext(ctx, `
-		UPDATE job_items SET status = ?, code = ?, request_id = ?, result = ?, updated_at = ?
-		WHERE job_id = ? AND seq = ?`,
-		status, code, requestID, string(result), now, jobID, seq); err != nil {
+	query := `UPDATE job_items SET status = ?, code = ?, request_id = ?, result = ?, updated_at = ? WHERE job_id = ? AND seq = ?`
+	args := []any{status, code, requestID, string(result), now, jobID, seq}
+	if status == ItemUnknown && len(result) == 0 {
+		// An unknown outcome keeps the note taken before the call
+		// (NoteSentItem): reading the outcome back needs it.
+		query = `UPDATE job_items SET status = ?, code = ?, request_id = ?, updated_at = ? WHERE job_id = ? AND seq = ?`
+		args = []any{status, code, requestID, now, jobID, seq}
+	}
+	if _, err := tx.tx.ExecContext(ctx, query, args...); err != nil {
 		return fmt.Errorf("finish item %d of job %d: %w", seq, jobID, err)
 	}
 	if err := tx.countTransition(ctx, jobID, current, status, units, now); err != nil {
@@ -832,4 +839,19 @@ func (db *DB) CountItems(ctx context.Context, jobID int64) (map[string]int, erro
 		return nil, fmt.Errorf("count items of job %d: %w", jobID, err)
 	}
 	return counts, nil
+}
+
+// NoteSentItem keeps a note with a write item on the wire (what was read
+// just before its call, for reading its outcome back); only a sent item
+// takes one, and its outcome replaces it.
+func (tx *Tx) NoteSentItem(ctx context.Context, jobID int64, seq int, note []byte) error {
+	res, err := tx.tx.ExecContext(ctx, `UPDATE job_items SET result = ? WHERE job_id = ? AND seq = ? AND status = ?`,
+		string(note), jobID, seq, ItemSent)
+	if err != nil {
+		return fmt.Errorf("note item %d of job %d: %w", seq, jobID, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("note item %d of job %d: not on the wire: %w", seq, jobID, ErrConflict)
+	}
+	return nil
 }

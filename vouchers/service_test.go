@@ -161,6 +161,11 @@ func TestVoucherUsageAddsUp(t *testing.T) {
 	if _, err := svc.UsageOf(ctx, fin, apicache.Fresh, strconv.FormatInt(v.CustomerUin, 10), "x", "", ""); apperr.KindOf(err) != apperr.NotFound {
 		t.Errorf("a voucher id that is no number: %v", err)
 	}
+	// A real voucher's id behind thirty thousand zeros is no id: ids are
+	// bounded before they reach the API, the audit log or a file name.
+	if _, err := svc.UsageOf(ctx, fin, apicache.Fresh, strconv.FormatInt(v.CustomerUin, 10), strings.Repeat("0", 30000)+strconv.FormatInt(v.VoucherId, 10), "", ""); apperr.KindOf(err) != apperr.NotFound {
+		t.Errorf("a padded voucher id: %v", err)
+	}
 	if _, err := svc.UsageOf(ctx, fin, apicache.Fresh, strconv.FormatInt(v.CustomerUin, 10), "5", "2025-1", ""); apperr.Fields(err)["month"] == nil {
 		t.Errorf("a bad month: %v", err)
 	}

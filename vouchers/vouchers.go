@@ -342,7 +342,7 @@ func (s *Service) UsageOf(ctx context.Context, actor audit.Actor, mode apicache.
 		return Usage{}, err
 	}
 	id, err := strconv.ParseInt(idText, 10, 64)
-	if err != nil || id <= 0 {
+	if err != nil || id <= 0 || len(idText) > 19 {
 		return Usage{}, apperr.New(apperr.NotFound, "", msgBadID)
 	}
 	row, err := s.customer(ctx, actor, uinText, "customer")
@@ -545,7 +545,9 @@ func (s *Service) ExportUsage(ctx context.Context, actor audit.Actor, uinText, i
 			err = export.WriteXLSX(w, t)
 		}
 	}
-	params := map[string]string{"table": "usage", "format": format, "rows": strconv.Itoa(len(rows)), "voucher": idText}
+	// The voucher as parsed, not as typed: UsageOf bounded it.
+	id, _ := strconv.ParseInt(idText, 10, 64)
+	params := map[string]string{"table": "usage", "format": format, "rows": strconv.Itoa(len(rows)), "voucher": strconv.FormatInt(id, 10)}
 	if month != "" {
 		params["month"] = month
 	}

@@ -180,6 +180,7 @@ func TestAllocationForm(t *testing.T) {
 		{"more than available taken back", url.Values{"key": {key}, "amount": {"-" + available + "1"}}, http.StatusUnprocessableEntity, "amount"},
 		{"remark too long", url.Values{"key": {key}, "amount": {"1"}, "remark": {strings.Repeat("备", 161)}}, http.StatusUnprocessableEntity, "remark"},
 		{"remark with a line break", url.Values{"key": {key}, "amount": {"1"}, "remark": {"a\nb"}}, http.StatusUnprocessableEntity, "remark"},
+		{"remark posing as a marker", url.Values{"key": {key}, "amount": {"1"}, "remark": {"see [portal job 2/0]"}}, http.StatusUnprocessableEntity, "remark"},
 		{"no key", url.Values{"amount": {"1"}}, http.StatusUnprocessableEntity, "key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -367,6 +368,9 @@ func TestLedger(t *testing.T) {
 	}
 	if r := p.get(staff, "/credit/ledger?from=yesterday"); r.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("a bad date: %d", r.StatusCode)
+	}
+	if r := p.get(staff, "/credit/ledger.csv?uin="+strings.Repeat("0", 4000)+"1"); r.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("a padded UIN: %d", r.StatusCode)
 	}
 	finance := p.login("finance")
 	csv := p.get(finance, "/credit/ledger.csv")

@@ -214,7 +214,8 @@ func (h *Handlers) voucherUsageExport(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	sendFile(w, "voucher-"+id+"-usage", format, buf.Bytes())
+	n, _ := strconv.ParseInt(id, 10, 64) // the service checked it
+	sendFile(w, "voucher-"+strconv.FormatInt(n, 10)+"-usage", format, buf.Bytes())
 }
 
 func (h *Handlers) voucherUsagePage(w http.ResponseWriter, r *http.Request) {
