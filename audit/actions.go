@@ -11,11 +11,14 @@ var actions = []string{
 	// The low-credit watch: thresholds set, and a customer's credit
 	// falling past one (written once per fall, by the portal).
 	"credit.watch.set", "credit.watch.crossed",
+	// Credit: the ledger's export, a bulk allocation's preview and result
+	// file, and an unknown allocation settled by hand.
+	"credit.ledger.export", "credit.bulk.prepare", "credit.bulk.result", "credit.allocation.resolve",
 	"bills.export",
 	"vouchers.export", "billfile.request", "commission.file", "commission.export",
 	// Writes to the partner API, recorded by their action's name with a
 	// phase (intent, outcome, reconciled).
-	"AllocateCustomerCredit", "ForceQN", "ModifyClientRemark", "ApproveClientApply", "ApproveSubAgentApply",
+	"AllocateCustomerCredit", "AllocateCreditPool", "ForceQN", "ModifyClientRemark", "ApproveClientApply", "ApproveSubAgentApply",
 	"CreateAccount", "CreateAndSendClientInvitationMail", "SendVerifyCode",
 	// Four-eyes approval (foureyes): its settings, and each request's
 	// life: held, approved or rejected, expired, its writes' outcome.

@@ -497,3 +497,58 @@ func (s *Service) CheckAgain(ctx context.Context, actor audit.Actor, id int64) (
 	}
 	return s.Allocation(ctx, actor, id)
 }
+
+// CodeResolvedByHand marks an allocation whose outcome a person settled
+// after checking Tencent Cloud's console, when reading back could not.
+const CodeResolvedByHand = "portal.ResolvedByHand"
+
+// MaxResolveNote bounds the note that says how it was checked.
+const MaxResolveNote = 200
+
+// Resolve settles by hand an allocation whose outcome stays unknown after
+// its job ended (its customer's or pool's figures changed elsewhere, so
+// reading back cannot tell): an administrator who checked Tencent Cloud's
+// console records whether it was applied, with a note saying how. Until
+// then the customer or pool takes no new allocation; after, it does. The
+// decision is audited with the note.
+func (s *Service) Resolve(ctx context.Context, actor audit.Actor, id int64, applied bool, note string) (Allocation, error) {
+	if actor.Role != auth.RoleAdmin {
+		return Allocation{}, ErrForbidden
+	}
+	note = strings.TrimSpace(note)
+	switch {
+	case note == "":
+		return Allocation{}, apperr.InvalidField("note", "credit.err_resolve_note")
+	case !utf8.ValidString(note) || strings.IndexFunc(note, unicode.IsControl) >= 0 || utf8.RuneCountInString(note) > MaxResolveNote:
+		return Allocation{}, apperr.InvalidField("note", "credit.err_resolve_note_long").With(map[string]any{"Max": MaxResolveNote})
+	}
+	a, err := s.Allocation(ctx, actor, id)
+	if err != nil {
+		return Allocation{}, err
+	}
+	if a.State != AllocationUnknown {
+		return Allocation{}, apperr.New(apperr.Conflict, "", "credit.err_not_unknown")
+	}
+	status, outcome := store.ItemFailed, "not_applied"
+	if applied {
+		status, outcome = store.ItemOK, "applied"
+	}
+	entry := actor.Entry("credit.allocation.resolve", a.Uin, map[string]string{"allocation": strconv.FormatInt(a.ID, 10),
+		"job": strconv.FormatInt(a.JobID, 10), "outcome": outcome, "note": note, "amount": a.Amount, "target": a.Target})
+	err = s.ledger.WriteDetached(ctx, func(tx *store.Tx) error {
+		if err := tx.FinishItem(ctx, a.JobID, a.JobSeq, status, CodeResolvedByHand, a.RequestId, nil); err != nil {
+			return err
+		}
+		_, err := tx.AppendAudit(ctx, entry)
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) {
+		// Read back or settled by someone else meanwhile.
+		return Allocation{}, apperr.New(apperr.Conflict, "", "credit.err_not_unknown").Because(err)
+	}
+	if err != nil {
+		return Allocation{}, fmt.Errorf("resolve allocation %d: %w", id, err)
+	}
+	s.forget(a.Target, a.Uin)
+	return s.Allocation(ctx, actor, id)
+}

@@ -28,6 +28,7 @@ type AllocationService interface {
 	Allocate(ctx context.Context, actor audit.Actor, r credit.Request) (credit.Allocation, error)
 	Allocation(ctx context.Context, actor audit.Actor, id int64) (credit.Allocation, error)
 	CheckAgain(ctx context.Context, actor audit.Actor, id int64) (credit.Allocation, error)
+	Resolve(ctx context.Context, actor audit.Actor, id int64, applied bool, note string) (credit.Allocation, error)
 	ParseLedger(actor audit.Actor, f credit.LedgerFilter) (credit.LedgerQuery, error)
 	Ledger(ctx context.Context, actor audit.Actor, q credit.LedgerQuery) (credit.LedgerPage, error)
 	ExportLedger(ctx context.Context, actor audit.Actor, q credit.LedgerQuery, format string, w io.Writer) (int, error)
@@ -189,7 +190,8 @@ func (h *Handlers) allocationView(ctx context.Context, a audit.Actor, al credit.
 		TargetHref: back, Amount: signedUSD(amount), Remark: al.Remark, State: al.State, CreditBefore: decimalUSD(al.CreditBefore),
 		CreditAfter: decimalUSD(al.CreditAfter), RemainingAfter: decimalUSD(al.RemainingAfter), Actor: al.Actor,
 		When: formatTimeSeconds(ctx, al.CreatedAt), RequestID: al.RequestId, Replayed: al.Replayed,
-		CanCheck: al.State == credit.AllocationUnknown && (a.UserID == al.UserID || a.Role == auth.RoleAdmin)}
+		CanCheck:   al.State == credit.AllocationUnknown && (a.UserID == al.UserID || a.Role == auth.RoleAdmin),
+		CanResolve: al.State == credit.AllocationUnknown && a.Role == auth.RoleAdmin}
 	if al.JobID != 0 {
 		v.JobID = strconv.FormatInt(al.JobID, 10)
 	}
@@ -242,6 +244,34 @@ func (h *Handlers) checkAllocation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/credit/allocations/"+strconv.FormatInt(id, 10))
+}
+
+// resolveAllocation settles an unknown allocation by hand, as an
+// administrator found it in Tencent Cloud's console.
+func (h *Handlers) resolveAllocation(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil || id <= 0 {
+		h.notFound(w, r)
+		return
+	}
+	outcome := r.PostFormValue("outcome")
+	if outcome != "applied" && outcome != "not_applied" {
+		h.fail(w, r, apperr.InvalidField("outcome", "error.bad_request"))
+		return
+	}
+	to := "/credit/allocations/" + strconv.FormatInt(id, 10)
+	if _, err := h.allocations.Resolve(ctx, actor(r), id, outcome == "applied", r.PostFormValue("note")); err != nil {
+		if e, ok := apperr.As(err); ok && (e.Kind == apperr.Invalid || e.Kind == apperr.Conflict) {
+			_, msg, _ := problemOf(ctx, err)
+			h.flash(w, r, "error", msg)
+			redirect(w, r, to)
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	redirect(w, r, to)
 }
 
 // ledgerFilter reads the ledger's filter from the query.

@@ -484,3 +484,52 @@ func mustID(t *testing.T, s string) int64 {
 	}
 	return n
 }
+
+// TestUnknownAllocationSettledByHand: when reading back cannot tell, an
+// administrator who checked Tencent Cloud's console settles the outcome
+// with a note, audited, and the customer takes allocations again.
+func TestUnknownAllocationSettledByHand(t *testing.T) {
+	p := newPortal(t)
+	uins := p.directCustomers(1)
+	p.fillCustomers()
+	path := "/credit/" + strconv.FormatUint(uins[0], 10) + "/allocate"
+	staff := p.login("staff")
+	p.sandbox.InjectFault(sandbox.Fault{Action: partnerapi.ActionAllocateCustomerCredit, Drop: true})
+	p.sandbox.InjectFault(sandbox.Fault{Action: partnerapi.ActionQueryCreditAllocationHistory, Code: "InternalError", Count: 1000})
+	r := p.post(staff, path, url.Values{"key": {p.allocationForm(staff, path)}, "amount": {"5"}})
+	page := r.Header.Get("Location")
+	resolve := page + "/resolve"
+	admin := p.login("admin")
+	if got := byTestID(t, p.get(admin, page).Body, "allocation-resolve"); len(got) != 1 {
+		t.Fatal("an administrator is not offered to settle the unknown allocation")
+	}
+	if len(byTestID(t, p.get(staff, page).Body, "allocation-resolve")) != 0 {
+		t.Error("staff is offered to settle it")
+	}
+	if r := p.post(staff, resolve, url.Values{"outcome": {"applied"}, "note": {"seen"}}); r.StatusCode != http.StatusForbidden {
+		t.Errorf("staff settling: %d", r.StatusCode)
+	}
+	if r := p.post(admin, resolve, url.Values{"outcome": {"applied"}}); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("without a note: %d", r.StatusCode)
+	}
+	if got := byTestID(t, p.get(admin, page).Body, "allocation-result"); attr(got[0], "data-state") != "unknown" {
+		t.Fatalf("settled without a note: %s", attr(got[0], "data-state"))
+	}
+	if r := p.post(admin, resolve, url.Values{"outcome": {"applied"}, "note": {"console shows +5 at 10:02"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("settle: %d", r.StatusCode)
+	}
+	if got := byTestID(t, p.get(admin, page).Body, "allocation-result"); attr(got[0], "data-state") != "ok" {
+		t.Errorf("after settling: %s", attr(got[0], "data-state"))
+	}
+	if rows := p.auditRows("credit.allocation.resolve"); len(rows) != 1 || rows[0].Params["note"] != "console shows +5 at 10:02" || rows[0].Params["outcome"] != "applied" {
+		t.Errorf("audit rows %+v", rows)
+	}
+	// Settled, it can be settled no more, and the customer is free again.
+	if r := p.post(admin, resolve, url.Values{"outcome": {"not_applied"}, "note": {"again"}}); r.StatusCode != http.StatusSeeOther || len(p.auditRows("credit.allocation.resolve")) != 1 {
+		t.Errorf("settling twice: %d", r.StatusCode)
+	}
+	p.sandbox.ClearFaults()
+	if r := p.post(staff, path, url.Values{"key": {p.allocationForm(staff, path)}, "amount": {"5"}}); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("a new allocation after settling: %d", r.StatusCode)
+	}
+}

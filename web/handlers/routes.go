@@ -85,6 +85,7 @@ func (h *Handlers) Routes() http.Handler {
 					r.Get("/bulk/{id}/result.xlsx", h.bulkResult(credit.FormatXLSX))
 				})
 				r.With(h.require(auth.WriteCredit)).Post("/allocations/{id}/check", h.checkAllocation)
+				r.With(h.require(auth.ManageSettings)).Post("/allocations/{id}/resolve", h.resolveAllocation)
 				r.With(h.require(auth.WriteCredit)).Get("/{uin}/allocate", h.allocatePage(store.AllocationToCustomer))
 				r.With(h.require(auth.WriteCredit)).Post("/{uin}/allocate", h.allocate(store.AllocationToCustomer))
 				// The low-credit watch of one customer: seen by whoever sees

@@ -57,6 +57,7 @@ var routeAccess = map[string]access{
 	"GET /credit/ledger.xlsx":                   everyone,
 	"GET /credit/allocations/{id}":              everyone,
 	"POST /credit/allocations/{id}/check":       writers,
+	"POST /credit/allocations/{id}/resolve":     admins,
 	"GET /credit/{uin}/allocate":                writers,
 	"GET /credit/bulk":                          writers,
 	"POST /credit/bulk":                         writers,
