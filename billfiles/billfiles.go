@@ -323,7 +323,7 @@ func (s *Service) start(ctx context.Context, actor audit.Actor, f File, action s
 			entry.Code = "unreachable"
 		}
 	}
-	if err := s.db.WriteDetached(ctx, func(tx *store.Tx) error { _, err := tx.AppendAudit(ctx, entry); return err }); err != nil {
+	if _, err := s.db.AppendAudit(ctx, entry); err != nil {
 		return File{}, errors.Join(askErr, err)
 	}
 	if askErr != nil {

@@ -92,7 +92,7 @@ func (s *Service) write(ctx context.Context, actor audit.Actor, w io.Writer, for
 	if err != nil {
 		entry.Outcome = store.OutcomeFailed
 	}
-	if aerr := s.db.WriteDetached(ctx, func(tx *store.Tx) error { _, err := tx.AppendAudit(ctx, entry); return err }); aerr != nil {
+	if _, aerr := s.db.AppendAudit(ctx, entry); aerr != nil {
 		return errors.Join(err, aerr)
 	}
 	return err

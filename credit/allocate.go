@@ -66,6 +66,7 @@ type Ledger interface {
 	CreditLedger(ctx context.Context, q store.LedgerQuery) ([]store.CreditAllocation, int, error)
 	EachCreditAllocation(ctx context.Context, q store.LedgerQuery, fn func(store.CreditAllocation) error) error
 	WriteDetached(ctx context.Context, fn func(tx *store.Tx) error) error
+	AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error)
 }
 
 // Limits of an allocation's inputs.
@@ -124,6 +125,9 @@ type Request struct {
 type Preview struct {
 	Request Request // checked, the amount in its canonical form
 	Name    string  // the customer's or reseller's name
+	// Reseller is the second-level reseller whose customer it is (its key
+	// makes the call); 0 for the distributor's own and for pools.
+	Reseller uint64
 	// Credit and Remaining are the target's credit line and available
 	// credit now; CreditAfter and RemainingAfter after the allocation.
 	Credit, Remaining, CreditAfter, RemainingAfter decimal.Decimal
@@ -257,7 +261,7 @@ func (s *Service) Current(ctx context.Context, actor audit.Actor, target string,
 		if line.Value == nil {
 			return Preview{}, figureError(line.Err, line.Pending)
 		}
-		p.Name = row.Name
+		p.Name, p.Reseller = row.Name, row.ResellerUin
 		p.Credit, p.Remaining, p.AsOf = line.Value.TotalCredit.Decimal(), line.Value.RemainingCredit.Decimal(), line.FetchedAt
 	case store.AllocationToPool:
 		rs, at, err := s.pools.Pool(ctx, actor, uin, apicache.Fresh)
@@ -370,12 +374,10 @@ func (s *Service) Allocate(ctx context.Context, actor audit.Actor, r Request) (A
 		}
 		return Allocation{}, busyError(*p.InFlight)
 	}
-	params := jobs.WriteParams{Interactive: true}
+	params := jobs.WriteParams{Interactive: true, AsReseller: p.Reseller}
 	action, title := partnerapi.ActionAllocateCustomerCredit, "Allocate credit to "+strconv.FormatUint(checked.Uin, 10)
 	if checked.Target == store.AllocationToPool {
 		action, title = partnerapi.ActionAllocateCreditPool, "Allocate credit to the pool of "+strconv.FormatUint(checked.Uin, 10)
-	} else if row, _, err := s.customerCredit.Credit(ctx, actor, checked.Uin, apicache.Cached); err == nil {
-		params.AsReseller = row.ResellerUin
 	}
 	intent := jobs.WriteIntent{Action: action, ClientUin: checked.Uin, AddedCredit: checked.Amount, Remark: checked.Remark,
 		Key: checked.Key, CreditBefore: p.Credit.String(), RemainingBefore: p.Remaining.String()}

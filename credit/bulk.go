@@ -462,7 +462,7 @@ func (s *Service) BulkResult(ctx context.Context, actor audit.Actor, id int64, f
 	if err != nil {
 		entry.Outcome = store.OutcomeFailed
 	}
-	if aerr := s.ledger.WriteDetached(ctx, func(tx *store.Tx) error { _, err := tx.AppendAudit(ctx, entry); return err }); aerr != nil {
+	if _, aerr := s.ledger.AppendAudit(ctx, entry); aerr != nil {
 		return errors.Join(err, aerr)
 	}
 	return err

@@ -206,7 +206,7 @@ func (s *Service) ExportLedger(ctx context.Context, actor audit.Actor, q LedgerQ
 	if err != nil {
 		entry.Outcome = store.OutcomeFailed
 	}
-	if aerr := s.ledger.WriteDetached(ctx, func(tx *store.Tx) error { _, err := tx.AppendAudit(ctx, entry); return err }); aerr != nil {
+	if _, aerr := s.ledger.AppendAudit(ctx, entry); aerr != nil {
 		return len(t.Rows), fmt.Errorf("export ledger: %w", aerr)
 	}
 	if err != nil {

@@ -355,7 +355,7 @@ func (s *Service) Export(ctx context.Context, actor audit.Actor, f Filters, w io
 	if err != nil {
 		entry.Outcome = store.OutcomeFailed
 	}
-	if aerr := s.db.WriteDetached(ctx, func(tx *store.Tx) error { _, err := tx.AppendAudit(ctx, entry); return err }); aerr != nil {
+	if _, aerr := s.db.AppendAudit(ctx, entry); aerr != nil {
 		return n, errors.Join(err, aerr)
 	}
 	if err != nil {

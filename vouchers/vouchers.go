@@ -447,7 +447,7 @@ func (s *Service) Export(ctx context.Context, actor audit.Actor, f Filters, form
 	if err != nil {
 		entry.Outcome, entry.Code, entry.RequestId = store.OutcomeFailed, partnerapi.ErrorCode(err), partnerapi.RequestID(err)
 	}
-	if aerr := s.db.WriteDetached(ctx, func(tx *store.Tx) error { _, err := tx.AppendAudit(ctx, entry); return err }); aerr != nil {
+	if _, aerr := s.db.AppendAudit(ctx, entry); aerr != nil {
 		return len(rows), errors.Join(err, aerr)
 	}
 	if err != nil {
@@ -555,7 +555,7 @@ func (s *Service) ExportUsage(ctx context.Context, actor audit.Actor, uinText, i
 	if err != nil {
 		entry.Outcome, entry.Code, entry.RequestId = store.OutcomeFailed, partnerapi.ErrorCode(err), partnerapi.RequestID(err)
 	}
-	if aerr := s.db.WriteDetached(ctx, func(tx *store.Tx) error { _, err := tx.AppendAudit(ctx, entry); return err }); aerr != nil {
+	if _, aerr := s.db.AppendAudit(ctx, entry); aerr != nil {
 		return len(rows), errors.Join(err, aerr)
 	}
 	if err != nil {

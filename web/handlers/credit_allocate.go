@@ -34,12 +34,6 @@ type AllocationService interface {
 	ExportLedger(ctx context.Context, actor audit.Actor, q credit.LedgerQuery, format string, w io.Writer) (int, error)
 }
 
-// allocationUin reads the customer's or reseller's UIN of a route.
-func allocationUin(r *http.Request) (uint64, bool) {
-	uin, err := strconv.ParseUint(chi.URLParam(r, "uin"), 10, 64)
-	return uin, err == nil && uin != 0
-}
-
 func allocatePaths(target string, uin uint64) (action, back string) {
 	u := strconv.FormatUint(uin, 10)
 	if target == store.AllocationToPool {
@@ -63,6 +57,25 @@ func (h *Handlers) allocateForm(ctx context.Context, p credit.Preview, target st
 	return f
 }
 
+// allocateTitle is the allocation page's title for its target.
+func allocateTitle(target string) string {
+	if target == store.AllocationToPool {
+		return "credit.pool"
+	}
+	return "credit.allocate"
+}
+
+// formAsTyped is the form with the figures now and what was typed in it,
+// to show again with why it was refused.
+func (h *Handlers) formAsTyped(ctx context.Context, a audit.Actor, req credit.Request) (templates.AllocateForm, error) {
+	cur, err := h.allocations.Current(ctx, a, req.Target, req.Uin)
+	if err != nil {
+		return templates.AllocateForm{}, err
+	}
+	cur.Request = req
+	return h.allocateForm(ctx, cur, req.Target, req.Uin), nil
+}
+
 // allocatePage shows the allocation form, or with step=review its
 // confirmation. Both are reads: nothing is sent before the POST.
 func (h *Handlers) allocatePage(target string) http.HandlerFunc {
@@ -71,7 +84,7 @@ func (h *Handlers) allocatePage(target string) http.HandlerFunc {
 
 func (h *Handlers) showAllocate(w http.ResponseWriter, r *http.Request, target string) {
 	ctx := partnerapi.WithLanguage(r.Context(), apiLanguage(r.Context()))
-	uin, ok := allocationUin(r)
+	uin, ok := customerUin(r) // a customer's, or a reseller's for its pool
 	if !ok {
 		h.notFound(w, r)
 		return
@@ -84,18 +97,14 @@ func (h *Handlers) showAllocate(w http.ResponseWriter, r *http.Request, target s
 		// recognised as the same allocation.
 		req.Key = credit.NewKey()
 	}
-	title := "credit.allocate"
-	if target == store.AllocationToPool {
-		title = "credit.pool"
-	}
+	title := allocateTitle(target)
 	if q.Get("step") != "review" {
-		p, err := h.allocations.Current(ctx, a, target, uin)
+		f, err := h.formAsTyped(ctx, a, req)
 		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		p.Request = req
-		h.render(w, r, http.StatusOK, templates.AllocatePage(h.page(w, r, title), h.allocateForm(ctx, p, target, uin)))
+		h.render(w, r, http.StatusOK, templates.AllocatePage(h.page(w, r, title), f))
 		return
 	}
 	p, err := h.allocations.Prepare(ctx, a, req)
@@ -105,13 +114,11 @@ func (h *Handlers) showAllocate(w http.ResponseWriter, r *http.Request, target s
 			return
 		}
 		// Show the form again with what was typed and why it is refused.
-		cur, cerr := h.allocations.Current(ctx, a, target, uin)
-		if cerr != nil {
-			h.fail(w, r, cerr)
+		f, ferr := h.formAsTyped(ctx, a, req)
+		if ferr != nil {
+			h.fail(w, r, ferr)
 			return
 		}
-		cur.Request = req
-		f := h.allocateForm(ctx, cur, target, uin)
 		f.Errors = fieldMessages(ctx, err)
 		h.render(w, r, http.StatusUnprocessableEntity, templates.AllocatePage(h.page(w, r, title), f))
 		return
@@ -135,7 +142,7 @@ func (h *Handlers) allocate(target string) http.HandlerFunc {
 
 func (h *Handlers) sendAllocation(w http.ResponseWriter, r *http.Request, target string) {
 	ctx := partnerapi.WithLanguage(r.Context(), apiLanguage(r.Context()))
-	uin, ok := allocationUin(r)
+	uin, ok := customerUin(r) // a customer's, or a reseller's for its pool
 	if !ok {
 		h.notFound(w, r)
 		return
@@ -149,13 +156,11 @@ func (h *Handlers) sendAllocation(w http.ResponseWriter, r *http.Request, target
 			h.fail(w, r, err)
 			return
 		}
-		cur, cerr := h.allocations.Current(ctx, a, target, uin)
-		if cerr != nil {
-			h.fail(w, r, cerr)
+		f, ferr := h.formAsTyped(ctx, a, req)
+		if ferr != nil {
+			h.fail(w, r, ferr)
 			return
 		}
-		cur.Request = req
-		f := h.allocateForm(ctx, cur, target, uin)
 		status, msg, _ := problemOf(ctx, err)
 		if e.Kind == apperr.Invalid {
 			f.Errors = fieldMessages(ctx, err)
@@ -168,11 +173,7 @@ func (h *Handlers) sendAllocation(w http.ResponseWriter, r *http.Request, target
 			// A new key: this one is spent or refused.
 			f.Key = credit.NewKey()
 		}
-		title := "credit.allocate"
-		if target == store.AllocationToPool {
-			title = "credit.pool"
-		}
-		h.render(w, r, status, templates.AllocatePage(h.page(w, r, title), f))
+		h.render(w, r, status, templates.AllocatePage(h.page(w, r, allocateTitle(target)), f))
 		return
 	}
 	to := "/credit/allocations/" + strconv.FormatInt(got.ID, 10)
