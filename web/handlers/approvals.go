@@ -124,7 +124,7 @@ func (h *Handlers) approvalRow(ctx context.Context, req foureyes.Request) templa
 	row := templates.ApprovalRow{
 		ID: strconv.FormatInt(req.ID, 10), Href: approvalsPath + "/" + strconv.FormatInt(req.ID, 10),
 		Created: formatTime(ctx, req.CreatedAt), Requester: req.RequestedByName, Title: approvalWhat(ctx, req),
-		Customer: customerLabel(req.CustomerName, req.CustomerUin), Amount: usdText(req.Amount), Writes: req.Writes,
+		Customer: customerLabel(req.CustomerName, req.CustomerUin), Amount: decimalUSD(req.Amount), Writes: req.Writes,
 		State: req.State, StateID: "approvals.state_" + req.State, Expires: formatTime(ctx, req.ExpiresAt),
 		DecidedBy: req.DecidedByName, Reseller: formatUin(req.OnBehalfOf), Own: req.Own, MayDecide: req.MayDecide,
 	}
@@ -157,18 +157,6 @@ func customerLabel(name string, uin uint64) string {
 		return u
 	}
 	return name + " (" + u + ")"
-}
-
-// usdText shows an exact decimal amount as dollars, "" for none.
-func usdText(amount string) string {
-	if amount == "" {
-		return ""
-	}
-	a, err := partnerapi.NewAmount(amount)
-	if err != nil {
-		return amount
-	}
-	return formatUSD(a)
 }
 
 // approvalPage shows one request, with the approve and reject forms for
@@ -211,7 +199,7 @@ func (h *Handlers) showApproval(w http.ResponseWriter, r *http.Request, id int64
 
 // approvalWrite is one held write in words.
 func approvalWrite(in jobs.WriteIntent) templates.ApprovalWrite {
-	wr := templates.ApprovalWrite{ActionID: "approvals.action_other", Action: in.Action, Uin: formatUin(in.ClientUin), Amount: usdText(in.AddedCredit),
+	wr := templates.ApprovalWrite{ActionID: "approvals.action_other", Action: in.Action, Uin: formatUin(in.ClientUin), Amount: decimalUSD(in.AddedCredit),
 		Remark: in.Remark}
 	switch in.Action {
 	case partnerapi.ActionForceQN:

@@ -174,18 +174,6 @@ func customerRow(ctx context.Context, c store.Customer, month string) templates.
 	return row
 }
 
-// decimalUSD shows a stored decimal amount as dollars; "" stays "".
-func decimalUSD(s string) string {
-	if s == "" {
-		return ""
-	}
-	a, err := partnerapi.NewAmount(s)
-	if err != nil {
-		return s
-	}
-	return formatUSD(a)
-}
-
 // authStatusID names DescribeCustomerInfo's AuthStatus.
 func authStatusID(s string) string {
 	switch s {

@@ -33,6 +33,18 @@ func formatUSD(a partnerapi.Amount) string {
 	return out
 }
 
+// decimalUSD shows a stored decimal amount as dollars; "" stays "".
+func decimalUSD(s string) string {
+	if s == "" {
+		return ""
+	}
+	a, err := partnerapi.NewAmount(s)
+	if err != nil {
+		return s
+	}
+	return formatUSD(a)
+}
+
 // usd shows an exact decimal as dollars.
 func usd(d decimal.Decimal) string { return formatUSD(partnerapi.AmountFromDecimal(d)) }
 
